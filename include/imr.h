@@ -277,6 +277,17 @@ typedef struct imr_attestation {
     const char *signed_at;    /* ISO 8601 timestamp */
 } imr_attestation;
 
+/* Wording of the source letter that no other field carries, kept so that a parsed letter
+ * renders back to the same text. For drafts these are NULL and the standard wording
+ * (the one shown in the comments) is used. */
+typedef struct imr_letter_wording {
+    const char *organization_short; /* label of "<X> guideline:", e.g. "MAXIMUS" */
+    const char *decisions_heading;  /* "IMR ISSUES, DECISIONS AND RATIONALES" */
+    const char *decisions_intro;    /* "The Final Determination was based on decisions for the
+                                       disputed items/services set forth below:" */
+    const char *credentials_intro;  /* "The Expert Reviewer has the following credentials:" */
+} imr_letter_wording;
+
 typedef struct imr_record {
     imr_layout layout;
     imr_record_status status;
@@ -294,6 +305,7 @@ typedef struct imr_record {
     const char *clinical_case_summary;
     imr_item *items;
     size_t n_items;
+    imr_letter_wording wording;
     imr_attestation *attestation;  /* NULL unless final */
 } imr_record;
 

@@ -142,6 +142,12 @@ static json_t *record_json(const imr_record *r)
     for (size_t i = 0; i < r->n_items; i++)
         json_array_append_new(items, item_json(&r->items[i]));
     json_object_set_new(o, "items", items);
+    json_t *w = json_object();
+    json_object_set_new(w, "organization_short", jstr(r->wording.organization_short));
+    json_object_set_new(w, "decisions_heading", jstr(r->wording.decisions_heading));
+    json_object_set_new(w, "decisions_intro", jstr(r->wording.decisions_intro));
+    json_object_set_new(w, "credentials_intro", jstr(r->wording.credentials_intro));
+    json_object_set_new(o, "wording", w);
     if (r->attestation) {
         json_t *at = json_object();
         json_object_set_new(at, "reviewer_id", jstr(r->attestation->reviewer_id));
@@ -528,6 +534,13 @@ int imr_record_from_json(const char *json, size_t len, const char *where, imr_ar
             }
             read_item(&rd, io, ip, imr_record_add_item(r, a));
         }
+    }
+    const json_t *w = get_obj(&rd, root, "wording", p);
+    if (w) {
+        r->wording.organization_short = get_str(&rd, w, "organization_short", "$.wording");
+        r->wording.decisions_heading = get_str(&rd, w, "decisions_heading", "$.wording");
+        r->wording.decisions_intro = get_str(&rd, w, "decisions_intro", "$.wording");
+        r->wording.credentials_intro = get_str(&rd, w, "credentials_intro", "$.wording");
     }
     const json_t *at = get_obj(&rd, root, "attestation", p);
     if (at) {

@@ -101,13 +101,6 @@ int imr_facts_to_json(const imr_facts *f, int flags, imr_buf *out, imr_error *er
     return PENDING("facts as JSON");
 }
 
-/* case.c */
-int imr_case_from_json(const char *json, size_t len, const char *where, imr_arena *a,
-                       imr_case **out, imr_error *err)
-{
-    return PENDING("case files");
-}
-
 /* kb.c */
 int imr_kb_load(const char *dir, imr_kb **out, imr_error *err)
 {

@@ -9,7 +9,7 @@ PACKAGES=(
   libpoppler-glib-dev poppler-utils
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libargon2-dev
-  python3
+  python3 time hyperfine
 )
 
 missing=()

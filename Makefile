@@ -14,13 +14,13 @@ build:
 	cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 test: setup build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && bash $(CURDIR)/scripts/with-postgres.sh ctest --output-on-failure -j $(JOBS)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: setup
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIMR_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash $(CURDIR)/scripts/with-postgres.sh ctest --output-on-failure -j $(JOBS)
 
 run: setup build
 	./$(BUILD)/imr review examples/cases/CM15-0000001.json

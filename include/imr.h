@@ -524,6 +524,48 @@ typedef struct imr_review_options {
 int imr_review(const imr_case *c, const imr_kb *kb, const imr_lexicon *lx,
                const imr_review_options *opt, imr_arena *a, imr_record **out, imr_error *err);
 
+/* ---------------------------------------------------------------------------------------
+ * Storage (db.c over store_sqlite.c and store_pg.c): one SQL dialect-neutral interface.
+ * Statements are always prepared with parameters ($1, $2, ... in both backends; never
+ * string-built), cached per connection. A connection is used by one thread at a time.
+ * ------------------------------------------------------------------------------------- */
+typedef struct imr_db imr_db;
+
+/* A parameter or a result value: bytes plus length; data NULL means SQL NULL. */
+typedef struct imr_db_value {
+    const char *data;
+    size_t len;
+} imr_db_value;
+
+/* A result: rows x cols values, all in the arena passed to imr_db_query. */
+typedef struct imr_db_rows {
+    size_t n_rows, n_cols;
+    imr_db_value *v; /* row-major: v[row * n_cols + col] */
+} imr_db_rows;
+
+/* "postgresql://..." or "postgres://..." opens PostgreSQL through libpq; anything else is a
+ * SQLite file path ("sqlite:" prefix optional; WAL mode, foreign keys on, busy timeout). */
+int imr_db_open(const char *url, imr_db **out, imr_error *err);
+void imr_db_close(imr_db *db);
+/* "sqlite" or "postgresql". */
+const char *imr_db_backend(const imr_db *db);
+/* Run one statement. `params` are text (or bytes for BLOB/BYTEA columns when `binary` has a
+ * 1 at that index; `binary` may be NULL). Rows go to `out` (may be NULL) in arena `a`.
+ * Returns 0, or IMR_EX_SOFTWARE / IMR_EX_DATAERR (constraint violations) with err set. */
+int imr_db_query(imr_db *db, const char *sql, const imr_db_value *params, int n_params,
+                 const int *binary, imr_arena *a, imr_db_rows *out, imr_error *err);
+/* Convenience: text parameters only (NULL entries are SQL NULL). */
+int imr_db_exec(imr_db *db, const char *sql, const char *const *params, int n_params,
+                imr_arena *a, imr_db_rows *out, imr_error *err);
+int imr_db_begin(imr_db *db, imr_error *err);
+int imr_db_commit(imr_db *db, imr_error *err);
+void imr_db_rollback(imr_db *db);
+/* Value helpers: text of a cell (NUL-terminated in the arena; NULL for SQL NULL). */
+const char *imr_db_text(const imr_db_rows *r, size_t row, size_t col);
+/* Bring the schema to the newest version (migrations in store_schema.c), in one
+ * transaction per migration. Returns the version in *version when non-NULL. */
+int imr_db_migrate(imr_db *db, int *version, imr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,6 +48,7 @@ typedef struct imr_error {
     char where[256];
     int line;
     char message[512];
+    int http; /* the service's HTTP status for this error (0: derived from `status`) */
 } imr_error;
 
 /* Fill `err` (may be NULL) and return `status`. `where` may be NULL to keep the current. */
@@ -565,6 +566,133 @@ const char *imr_db_text(const imr_db_rows *r, size_t row, size_t col);
 /* Bring the schema to the newest version (migrations in store_schema.c), in one
  * transaction per migration. Returns the version in *version when non-NULL. */
 int imr_db_migrate(imr_db *db, int *version, imr_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * The IMR service model (service.c, eligibility.c, assign.c, deadlines.c): the IMR
+ * organization's daily work over the store. Every function that changes state runs in one
+ * transaction and appends to the audit log (who, what, when, before and after). Objects
+ * cross this boundary as JSON text, the API's own representation (docs/api.md); results
+ * are allocated in the arena given. Errors set err->http (400, 403, 404, 409, 422) and
+ * err->where to the JSON path of the offending field when there is one.
+ * `now` is an ISO 8601 timestamp ("2015-08-19T10:00:00Z"), passed in so tests control time.
+ * ------------------------------------------------------------------------------------- */
+typedef enum {
+    IMR_ROLE_INTAKE = 0,   /* registers applications and documents, screens eligibility */
+    IMR_ROLE_REVIEWER,     /* sees and decides only the cases assigned to them */
+    IMR_ROLE_ADMIN,        /* everything, including users, the panel and assignment overrides */
+    IMR_ROLE_ANALYST       /* reads everything, changes nothing */
+} imr_role;
+const char *imr_role_name(imr_role r); /* "intake", "reviewer", "administrator", "analyst" */
+int imr_role_from_name(const char *s, imr_role *out);
+
+/* Who is acting: from a session cookie or a bearer token. */
+typedef struct imr_actor {
+    const char *user_id;
+    const char *username;
+    imr_role role;
+    const char *reviewer_id; /* for reviewers: their panel id */
+} imr_actor;
+
+/* Eligibility screening of an application, with stated reasons (eligibility.c). */
+typedef struct imr_eligibility {
+    int eligible;
+    imr_strlist reasons;      /* why not, one sentence each; empty when eligible */
+    imr_strlist checks;       /* every check made, "passed: ..." / "failed: ..." */
+    const char *duplicate_of; /* case id of an earlier application for the same dispute */
+} imr_eligibility;
+
+/* Review clocks (deadlines.c): standard reviews are due 30 days, expedited 3 days, after
+ * the later of the application's receipt and the receipt of the records. */
+int imr_due_date(const char *priority, const char *received, const char *records_received,
+                 char due[11]);
+
+/* Cases (service.c). `case_json` is a case file (docs/case-file.md) plus optional intake
+ * fields: "ur_decision_attached" (bool), "application_signed" (date), "dispute_type"
+ * ("medical_necessity" | other), "ur_conditional_noncertification" (bool), "documents". */
+int imr_svc_case_create(imr_db *db, const imr_actor *who, const char *case_json, size_t len,
+                        const char *now, imr_arena *a, const char **out_json, imr_error *err);
+int imr_svc_case_get(imr_db *db, const imr_actor *who, const char *case_id, const char *now,
+                     imr_arena *a, const char **out_json, imr_error *err);
+/* Filters: status, reviewer_id, overdue ("1"), priority, q (case number prefix); limit. */
+typedef struct imr_case_filter {
+    const char *status, *reviewer_id, *priority, *q;
+    int overdue_only;
+    int limit, offset;
+} imr_case_filter;
+int imr_svc_case_list(imr_db *db, const imr_actor *who, const imr_case_filter *f,
+                      const char *now, imr_arena *a, const char **out_json, imr_error *err);
+int imr_svc_document_add(imr_db *db, const imr_actor *who, const char *case_id,
+                         const char *doc_json, size_t len, const char *now, imr_arena *a,
+                         const char **out_json, imr_error *err);
+/* Screen eligibility; an ineligible case is closed with a letter saying why. */
+int imr_svc_case_screen(imr_db *db, const imr_actor *who, const char *case_id,
+                        const char *now, imr_arena *a, const char **out_json, imr_error *err);
+/* Assign a reviewer: reviewer_id NULL = automatic (qualified, conflict-free, least
+ * loaded); a manual choice needs a reason. */
+int imr_svc_case_assign(imr_db *db, const imr_actor *who, const char *case_id,
+                        const char *reviewer_id, const char *reason, const char *now,
+                        imr_arena *a, const char **out_json, imr_error *err);
+/* The engine's draft (stored as a new draft version); the reviewer's decisions and edits
+ * (`edits_json`: {"items": [{"decision", "rationale", ...}]}); issuing the final letter
+ * (attestation required; text, HTML and PDF stored; immutable); corrections as new
+ * versions. */
+int imr_svc_draft(imr_db *db, const imr_actor *who, const char *case_id, const char *now,
+                  imr_arena *a, const char **out_json, imr_error *err);
+int imr_svc_decide(imr_db *db, const imr_actor *who, const char *case_id,
+                   const char *edits_json, size_t len, const char *now, imr_arena *a,
+                   const char **out_json, imr_error *err);
+int imr_svc_issue(imr_db *db, const imr_actor *who, const char *case_id,
+                  const char *attestation_json, size_t len, const char *now, imr_arena *a,
+                  const char **out_json, imr_error *err);
+/* A letter of a case: version 0 = newest; format text, html or pdf. */
+int imr_svc_letter(imr_db *db, const imr_actor *who, const char *case_id, int version,
+                   imr_format format, imr_arena *a, imr_db_value *out, imr_error *err);
+
+/* Reviewer panel (service.c): profile JSON = credentials ("specialties", "subspecialties",
+ * "board_certifications", "licensure", "years_in_practice", "hours_per_week",
+ * "affiliations": [{"kind", "name"}], "capacity", "credentials_style"). */
+int imr_svc_reviewer_put(imr_db *db, const imr_actor *who, const char *reviewer_id,
+                         const char *profile_json, size_t len, const char *now, imr_arena *a,
+                         const char **out_json, imr_error *err);
+int imr_svc_reviewer_list(imr_db *db, const imr_actor *who, imr_arena *a,
+                          const char **out_json, imr_error *err);
+int imr_svc_audit_list(imr_db *db, const imr_actor *who, const char *entity_id, int limit,
+                       imr_arena *a, const char **out_json, imr_error *err);
+/* Append an audit entry (inside the caller's transaction). */
+int imr_audit(imr_db *db, const imr_actor *who, const char *action, const char *entity,
+              const char *entity_id, const char *before_json, const char *after_json,
+              const char *now, imr_error *err);
+
+/* Users, sessions and tokens (auth.c). Passwords are hashed with argon2id. */
+int imr_auth_user_create(imr_db *db, const imr_actor *who, const char *username,
+                         const char *password, imr_role role, const char *reviewer_id,
+                         const char *now, imr_arena *a, const char **out_json, imr_error *err);
+/* Check a password; on success a new session: *token (to the cookie) and *csrf. */
+int imr_auth_login(imr_db *db, const char *username, const char *password, const char *now,
+                   imr_arena *a, const char **token, const char **csrf, imr_actor *who,
+                   imr_error *err);
+int imr_auth_session(imr_db *db, const char *token, const char *now, imr_arena *a,
+                     imr_actor *who, const char **csrf, imr_error *err);
+int imr_auth_logout(imr_db *db, const char *token, imr_error *err);
+/* API bearer tokens: created for a user, valid until `expires` (ISO timestamp). */
+int imr_auth_token_create(imr_db *db, const imr_actor *who, const char *user_id,
+                          const char *label, const char *expires, const char *now,
+                          imr_arena *a, const char **token, imr_error *err);
+int imr_auth_bearer(imr_db *db, const char *token, const char *now, imr_arena *a,
+                    imr_actor *who, imr_error *err);
+
+/* The web service (http.c, api.c): REST API, OpenAPI at /openapi.json, the workbench's
+ * static files. Blocks until SIGINT or SIGTERM. */
+typedef struct imr_serve_options {
+    const char *db_url;    /* SQLite path (default "imr.db") or PostgreSQL URL */
+    const char *address;   /* listen address, default "127.0.0.1" */
+    int port;              /* default 8080 */
+    int threads;           /* worker threads, default the number of cores */
+    const char *web_dir;   /* workbench files; default <source>/web */
+    int demo;              /* load demonstration data and print the demo logins */
+    size_t max_body;       /* request size limit in bytes, default 8 MiB */
+} imr_serve_options;
+int imr_serve(const imr_serve_options *opt, imr_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,169 @@
+/*
+ * letter_render_text.c - a record as a plain-text letter: the blocks of letter_blocks.c
+ * written one after the other, paragraphs wrapped at `width` columns and separated by one
+ * blank line, header and title lines kept together, no trailing spaces.
+ *
+ * Wrapping never breaks a line where the parser (or the comparison of texts after
+ * re-flow) would read something else: not after a word ending in "-" (re-flow joins such a
+ * line to the next without a space), not between "<request>:" and its decision, and not
+ * before a lone "-" or a number such as "2." that would start a line like a list item.
+ */
+#include "reflow.h"
+
+#include <string.h>
+
+/* Columns taken by s[0..n) (UTF-8 code points). */
+static size_t columns(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static int is_decision_word(const char *w, size_t n)
+{
+    return (n == 6 && memcmp(w, "Upheld", 6) == 0) || (n == 10 && memcmp(w, "Overturned", 10) == 0) ||
+           (n == 12 && memcmp(w, "Undetermined", 12) == 0);
+}
+
+typedef struct word {
+    const char *s;
+    size_t n;
+} word;
+
+static int ends_with_colon(word w)
+{
+    return w.n && w.s[w.n - 1] == ':';
+}
+
+/* May a line break come between `prev` and `next` (`before` is the word before `prev`)? */
+static int may_break(word before, word prev, word next)
+{
+    if (prev.n && prev.s[prev.n - 1] == '-')
+        return 0;
+    /* keep "...: Upheld" off the end of a line: it would read as an item title */
+    if (ends_with_colon(prev) && is_decision_word(next.s, next.n))
+        return 0;
+    if (ends_with_colon(before) && is_decision_word(prev.s, prev.n))
+        return 0;
+    const char *w = next.s;
+    size_t nn = next.n;
+    if (nn == 1 && w[0] == '-')
+        return 0;
+    size_t d = 0;
+    while (d < nn && w[d] >= '0' && w[d] <= '9')
+        d++;
+    if (d > 0 && d + 1 == nn && (w[d] == '.' || w[d] == ')'))
+        return 0;
+    return 1;
+}
+
+/* Write `first` then the words of `text`, wrapped at `width`; continuation lines start
+ * with `indent` spaces. */
+static void wrap(imr_buf *out, const char *first, const char *text, size_t indent, size_t width)
+{
+    size_t col = columns(first, strlen(first));
+    imr_buf_puts(out, first);
+    word before = {"", 0}, prev = {NULL, 0};
+    const char *s = text ? text : "";
+    int at_start = col == 0 || first[strlen(first) - 1] == ' ';
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        if (!*s)
+            break;
+        const char *w = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            s++;
+        size_t wn = (size_t)(s - w), wc = columns(w, wn);
+        word next = {w, wn};
+        if (!at_start) {
+            if (col + 1 + wc > width && prev.s && may_break(before, prev, next)) {
+                imr_buf_putc(out, '\n');
+                for (size_t k = 0; k < indent; k++)
+                    imr_buf_putc(out, ' ');
+                col = indent;
+            } else {
+                imr_buf_putc(out, ' ');
+                col++;
+            }
+        }
+        imr_buf_append(out, w, wn);
+        col += wc;
+        at_start = 0;
+        before = prev.s ? prev : before;
+        prev = next;
+    }
+    /* no trailing space when the text was empty ("Decision rationale:" alone) */
+    while (out->len && out->data[out->len - 1] == ' ')
+        out->data[--out->len] = '\0';
+    imr_buf_putc(out, '\n');
+}
+
+/* Blocks written on consecutive lines, without a blank line between them. */
+static int tight(imr_block_kind prev, imr_block_kind cur)
+{
+    int prev_line = prev == IMR_BLOCK_TITLE || prev == IMR_BLOCK_FIELD;
+    int cur_line = cur == IMR_BLOCK_TITLE || cur == IMR_BLOCK_FIELD;
+    return (prev_line && cur_line) || (prev == IMR_BLOCK_LIST_ITEM && cur == IMR_BLOCK_LIST_ITEM);
+}
+
+static void block_text(imr_buf *out, const imr_letter_block *b, size_t width)
+{
+    const char *label = b->label ? b->label : "";
+    const char *text = b->text ? b->text : "";
+    switch (b->kind) {
+    case IMR_BLOCK_FIELD:
+        imr_buf_printf(out, "%s: %s", label, text);
+        while (out->len && out->data[out->len - 1] == ' ')
+            out->data[--out->len] = '\0';
+        imr_buf_putc(out, '\n');
+        break;
+    case IMR_BLOCK_LABELED: {
+        char first[300];
+        snprintf(first, sizeof first, "%s: ", label);
+        wrap(out, first, text, 0, width);
+        break;
+    }
+    case IMR_BLOCK_ITEM_TITLE: {
+        imr_buf t = IMR_BUF_INIT;
+        imr_buf_printf(&t, "%s:%s%s", label, b->text ? " " : "", text);
+        wrap(out, "", t.data, 0, width);
+        imr_buf_free(&t);
+        break;
+    }
+    case IMR_BLOCK_LIST_ITEM:
+        if (!b->label) {
+            imr_buf_printf(out, "%s\n", text);
+        } else {
+            char first[64];
+            snprintf(first, sizeof first, "%s ", label);
+            wrap(out, first, text, strlen(first), width);
+        }
+        break;
+    case IMR_BLOCK_PARAGRAPH: wrap(out, "", text, 0, width); break;
+    default: /* TITLE, BANNER, HEADING: one line as written */
+        imr_buf_printf(out, "%s\n", text);
+        break;
+    }
+}
+
+int imr_render_text(const imr_record *r, int width, imr_buf *out, imr_error *err)
+{
+    if (width <= 0)
+        width = 95;
+    imr_arena *a = imr_arena_new();
+    imr_letter_block *v = NULL;
+    size_t n = 0;
+    int st = imr_letter_blocks(r, a, &v, &n, err);
+    if (st == IMR_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && !tight(v[i - 1].kind, v[i].kind))
+                imr_buf_putc(out, '\n');
+            block_text(out, &v[i], (size_t)width);
+        }
+    }
+    imr_arena_free(a);
+    return st;
+}

@@ -151,6 +151,25 @@ static const step MIGRATION_1[] = {
      "SELECT 1"},
 };
 
+/* The service model (src/service*.c): each case keeps a ready-made JSON view (one indexed
+ * read per request) and a list summary, in a table of their own so that status changes do
+ * not rewrite them; documents may carry an HTML form (notices); the panel counts open
+ * cases; applications are matched to earlier ones by a dispute key. */
+static const step MIGRATION_2[] = {
+    {"CREATE TABLE case_views ("
+     " case_id TEXT PRIMARY KEY REFERENCES cases(id),"
+     " view_json TEXT NOT NULL,"
+     " summary_json TEXT NOT NULL)", NULL},
+    {"ALTER TABLE documents ADD COLUMN html TEXT", NULL},
+    {"ALTER TABLE reviewers ADD COLUMN open_cases INTEGER NOT NULL DEFAULT 0", NULL},
+    {"CREATE TABLE dispute_keys ("
+     " dispute_key TEXT NOT NULL,"
+     " case_id TEXT NOT NULL REFERENCES cases(id),"
+     " PRIMARY KEY (dispute_key, case_id))", NULL},
+    {"CREATE INDEX cases_by_due ON cases(due_date, id)", NULL},
+    {"CREATE INDEX audit_by_entity_id ON audit_log(entity_id, seq)", NULL},
+};
+
 typedef struct migration {
     const step *steps;
     size_t n;
@@ -158,6 +177,7 @@ typedef struct migration {
 
 static const migration MIGRATIONS[] = {
     {MIGRATION_1, sizeof MIGRATION_1 / sizeof MIGRATION_1[0]},
+    {MIGRATION_2, sizeof MIGRATION_2 / sizeof MIGRATION_2[0]},
 };
 
 static int current_version(imr_db *db, int *version, imr_error *err)

@@ -1,0 +1,552 @@
+/*
+ * test_assign.c - choosing the expert reviewer: each qualification rule (California licence,
+ * more than five years, at least 24 hours a week, a same or similar specialty), conflicts of
+ * interest with names compared after legal suffixes are trimmed, balancing by open caseload
+ * with a deterministic tie-break, and manual overrides with and without a reason; directly
+ * and through the service on SQLite and, when IMR_TEST_PG_URL is set, PostgreSQL.
+ */
+#include "support.h"
+#include "../src/service_internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char sqlite_path[128];
+static char pg_schema[64];
+
+static imr_db *open_db(int pg)
+{
+    imr_db *db = NULL;
+    imr_error err = {0};
+    if (!pg) {
+        unlink(sqlite_path);
+        if (imr_db_open(sqlite_path, &db, &err))
+            fail_msg("open %s: %s", sqlite_path, err.message);
+    } else {
+        const char *base = getenv("IMR_TEST_PG_URL");
+        if (!base || !*base)
+            return NULL;
+        if (imr_db_open(base, &db, &err))
+            fail_msg("open %s: %s", base, err.message);
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
+        imr_db_exec(db, sql, NULL, 0, NULL, NULL, &err);
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", pg_schema);
+        if (imr_db_exec(db, sql, NULL, 0, NULL, NULL, &err))
+            fail_msg("%s: %s", sql, err.message);
+        imr_db_close(db);
+        char url[512];
+        snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', pg_schema);
+        if (imr_db_open(url, &db, &err))
+            fail_msg("open %s: %s", url, err.message);
+    }
+    if (imr_db_migrate(db, NULL, &err))
+        fail_msg("migrate: %s", err.message);
+    return db;
+}
+
+static void close_db(imr_db *db, int pg)
+{
+    if (pg) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
+        imr_db_exec(db, "SET search_path TO public", NULL, 0, NULL, NULL, NULL);
+        imr_db_exec(db, sql, NULL, 0, NULL, NULL, NULL);
+    }
+    imr_db_close(db);
+}
+
+static const svc_process *proc(void)
+{
+    imr_error err = {0};
+    const svc_process *p = svc_process_rules(&err);
+    if (!p)
+        fail_msg("%s:%d: %s", err.where, err.line, err.message);
+    return p;
+}
+
+static const svc_specialties *spec(void)
+{
+    imr_error err = {0};
+    const svc_specialties *s = svc_specialty_rules(&err);
+    if (!s)
+        fail_msg("%s:%d: %s", err.where, err.line, err.message);
+    return s;
+}
+
+/* ---------------------------------------------------------------- names and licences */
+
+static void names(void **state)
+{
+    (void)state;
+    imr_arena *a = imr_arena_new();
+    const svc_process *p = proc();
+    struct {
+        const char *x, *y;
+        int same;
+    } pairs[] = {
+        {"The Golden State Insurance Company, Inc.", "golden state insurance", 1},
+        {"Acme Holdings, L.L.C.", "ACME HOLDINGS LLC", 1},
+        {"Acme Holdings Corp.", "Acme Holdings", 1},
+        {"Dr. John Smith, M.D.", "John Smith MD", 1},
+        {"Bay Orthopedic Medical Group, A Professional Corporation", "Bay Orthopedic Medical", 1},
+        {"  Example   Claims\tServices ", "example claims services", 1},
+        {"Acme Holdings", "Acme Holding", 0},
+        {"Acme West, Inc.", "Acme East, Inc.", 0},
+        {"Inc.", "LLC", 0}, /* a name made only of a suffix is kept as written */
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const char *kx = svc_name_key(p, pairs[i].x, a), *ky = svc_name_key(p, pairs[i].y, a);
+        if ((strcmp(kx, ky) == 0) != pairs[i].same)
+            fail_msg("\"%s\" -> \"%s\" and \"%s\" -> \"%s\" should %s", pairs[i].x, kx, pairs[i].y, ky,
+                     pairs[i].same ? "match" : "differ");
+    }
+    assert_string_equal(svc_name_key(p, "The Acme Co., Inc.", a), "acme");
+    assert_string_equal(svc_name_key(p, NULL, a), "");
+
+    imr_strlist l = {0};
+    assert_false(svc_licensed(p, &l));
+    imr_strlist_push(&l, a, "Nevada");
+    assert_false(svc_licensed(p, &l));
+    imr_strlist_push(&l, a, " california ");
+    assert_true(svc_licensed(p, &l));
+    imr_strlist ca = {0};
+    imr_strlist_push(&ca, a, "CA");
+    assert_true(svc_licensed(p, &ca));
+    imr_arena_free(a);
+}
+
+/* ---------------------------------------------------------------- the specialty map */
+
+static int wants(const svc_specialties *s, const char *request, const char *dx, const char *specialty)
+{
+    imr_arena *a = imr_arena_new();
+    imr_treatment t;
+    imr_request_parse(request, imr_default_lexicon(NULL), a, &t);
+    imr_strlist d = {0};
+    if (dx)
+        imr_strlist_push(&d, a, dx);
+    int *v;
+    size_t n;
+    svc_item_specialties(s, &t, &d, a, &v, &n);
+    int k = svc_specialty_find(s, specialty), found = 0;
+    for (size_t i = 0; i < n; i++)
+        found |= v[i] == k;
+    imr_arena_free(a);
+    return found;
+}
+
+static void specialty_map(void **state)
+{
+    (void)state;
+    const svc_specialties *s = spec();
+    assert_true(wants(s, "Norco 10/325mg #120", NULL, "Pain Medicine"));
+    assert_false(wants(s, "Norco 10/325mg #120", NULL, "Orthopaedic Surgery"));
+    assert_true(wants(s, "Lumbar fusion L4-5", NULL, "Neurological Surgery"));
+    assert_false(wants(s, "Lumbar fusion L4-5", NULL, "Family Practice"));
+    assert_true(wants(s, "Right carpal tunnel release", NULL, "Hand Surgery"));
+    assert_true(wants(s, "Acupuncture x 6 sessions", NULL, "Acupuncture"));
+    assert_true(wants(s, "EMG/NCV bilateral upper extremities", NULL, "Neurology"));
+    assert_true(wants(s, "Zoloft 50mg #30", "major depression", "Psychology")); /* the diagnosis line adds */
+    assert_false(wants(s, "Zoloft 50mg #30", NULL, "Psychology"));
+    /* similar: sharing a group; surgeons are similar only to surgeons */
+    int pmr = svc_specialty_find(s, "Physical Medicine and Rehabilitation");
+    int pain = svc_specialty_find(s, "pain medicine");
+    int ortho = svc_specialty_find(s, "Orthopedic Surgery"); /* an alias */
+    int spine = svc_specialty_find(s, "Spine Surgery");
+    int fp = svc_specialty_find(s, "Family Medicine");
+    assert_true(pmr >= 0 && pain >= 0 && ortho >= 0 && spine >= 0 && fp >= 0);
+    assert_string_equal(svc_specialty_name(s, ortho), "Orthopaedic Surgery");
+    assert_true(svc_specialty_similar(s, pmr, pain));
+    assert_true(svc_specialty_similar(s, ortho, spine));
+    assert_false(svc_specialty_similar(s, fp, ortho));
+    assert_false(svc_specialty_similar(s, pmr, ortho));
+    assert_int_equal(svc_specialty_find(s, "Astrology"), -1);
+}
+
+static void specialty_file_errors(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/imr-test-specialties-%ld.tsv", (long)getpid());
+    struct {
+        const char *text, *says;
+    } broken[] = {
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=drug\tAstrology\n", "not a specialty"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=potion\tPain Medicine\n", "not a treatment kind"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=drug; class=elixir\tPain Medicine\n", "not a drug class"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\ncolour=red\tPain Medicine\n", "unknown field"},
+        {"[groups]\npain\tPain Medicine\n", "at least two"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n[aliases]\nPM\tPodiatry\n", "not a specialty"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n", "no [treats]"},
+        {"pain\tPain Medicine|Anesthesiology\n", "outside the sections"},
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(broken[i].text, f);
+        fclose(f);
+        svc_specialties *s = NULL;
+        imr_error err = {0};
+        if (svc_specialties_load(path, &s, &err) != IMR_EX_DATAERR)
+            fail_msg("case %zu was accepted", i);
+        assert_string_equal(err.where, path);
+        if (!strstr(err.message, broken[i].says))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.message, broken[i].says);
+    }
+    unlink(path);
+}
+
+/* ---------------------------------------------------------------- each rule */
+
+static void needs_for(const char *request, imr_arena *a, svc_case_needs *need)
+{
+    char *json = imr_arena_printf(a,
+                                  "{\"case_number\": \"T\", \"claimant\": {}, \"date_of_injury\": \"2014-01-02\","
+                                  " \"parties\": [{\"role\": \"employer\", \"name\": \"Acme Holdings, Inc.\"},"
+                                  " {\"role\": \"requesting_provider\", \"name\": \"Dr. Pat Doe, M.D.\"}],"
+                                  " \"disputed_items\": [{\"request\": \"%s\"}], \"clinical_summary\": \"x\"}",
+                                  request);
+    imr_case *c;
+    imr_error err = {0};
+    assert_int_equal(imr_case_from_json(json, strlen(json), "t", a, &c, &err), 0);
+    svc_case_needs_build(proc(), spec(), c, imr_default_lexicon(NULL), NULL, a, need);
+}
+
+static svc_candidate candidate(imr_arena *a, const char *id, const char *specialty)
+{
+    svc_candidate c = {0};
+    c.id = id;
+    c.active = 1;
+    imr_strlist_push(&c.specialties, a, specialty);
+    imr_strlist_push(&c.licensure, a, "California");
+    c.years_in_practice = 10;
+    c.hours_per_week = 30;
+    c.capacity = 10;
+    return c;
+}
+
+static svc_assessment assess(const svc_case_needs *need, const svc_candidate *c, imr_arena *a)
+{
+    svc_assessment as;
+    svc_assess(proc(), spec(), need, c, a, &as);
+    return as;
+}
+
+static void each_rule(void **state)
+{
+    (void)state;
+    imr_arena *a = imr_arena_new();
+    svc_case_needs need;
+    needs_for("Norco 10/325mg #120", a, &need);
+
+    svc_candidate c = candidate(a, "R-1", "Pain Medicine");
+    svc_assessment as = assess(&need, &c, a);
+    assert_true(as.qualified);
+    assert_int_equal(as.problems.n, 0);
+    assert_string_equal(as.matches.v[0], "same: Pain Medicine");
+
+    c = candidate(a, "R-1", "Anesthesiology"); /* listed for opioids */
+    assert_true(assess(&need, &c, a).qualified);
+    c = candidate(a, "R-1", "Sports Medicine"); /* similar to PM&R and Occupational Medicine */
+    as = assess(&need, &c, a);
+    assert_true(as.qualified);
+    assert_non_null(strstr(as.matches.v[0], "similar"));
+
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.licensure.n = 0;
+    imr_strlist_push(&c.licensure, a, "Nevada");
+    as = assess(&need, &c, a);
+    assert_true(as.refused);
+    assert_false(as.licensed);
+
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.years_in_practice = 5; /* "more than five years" */
+    assert_true(assess(&need, &c, a).refused);
+    c.years_in_practice = 6;
+    assert_true(assess(&need, &c, a).qualified);
+    c.years_in_practice = -1;
+    assert_true(assess(&need, &c, a).refused);
+
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.hours_per_week = 23;
+    assert_true(assess(&need, &c, a).refused);
+    c.hours_per_week = 24;
+    assert_true(assess(&need, &c, a).qualified);
+
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.active = 0;
+    assert_true(assess(&need, &c, a).refused);
+
+    /* conflicts: any party, names compared after trimming legal suffixes and titles */
+    svc_affiliation aff[] = {{"employer", "ACME HOLDINGS LLC"}};
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.affiliations = aff;
+    c.n_affiliations = 1;
+    as = assess(&need, &c, a);
+    assert_true(as.refused);
+    assert_non_null(strstr(as.conflict, "employer"));
+    svc_affiliation prov[] = {{"provider", "Pat Doe MD"}};
+    c.affiliations = prov;
+    assert_true(assess(&need, &c, a).refused);
+    svc_affiliation other[] = {{"insurer", "Acme Holdings West"}};
+    c.affiliations = other;
+    assert_true(assess(&need, &c, a).qualified);
+
+    /* a specialty neither the same nor similar: not qualified, but not refused outright */
+    c = candidate(a, "R-1", "Orthopaedic Surgery");
+    as = assess(&need, &c, a);
+    assert_false(as.qualified);
+    assert_false(as.refused);
+    assert_false(as.specialty_ok);
+    c = candidate(a, "R-1", "Astrology");
+    assert_false(assess(&need, &c, a).specialty_ok);
+
+    /* a full caseload */
+    c = candidate(a, "R-1", "Pain Medicine");
+    c.open_cases = 10;
+    as = assess(&need, &c, a);
+    assert_false(as.qualified);
+    assert_false(as.refused);
+    assert_false(as.has_capacity);
+
+    /* surgery goes to surgeons */
+    svc_case_needs surgery;
+    needs_for("L4-5 laminectomy lumbar spine", a, &surgery);
+    c = candidate(a, "R-1", "Neurological Surgery");
+    assert_true(assess(&surgery, &c, a).qualified);
+    c = candidate(a, "R-1", "Physical Medicine and Rehabilitation");
+    assert_false(assess(&surgery, &c, a).qualified);
+    imr_arena_free(a);
+}
+
+static void balancing(void **state)
+{
+    (void)state;
+    imr_arena *a = imr_arena_new();
+    svc_candidate c[4];
+    svc_assessment as[4];
+    memset(as, 0, sizeof as);
+    c[0] = candidate(a, "R-C", "Pain Medicine"); /* 5 of 10: half full */
+    c[0].open_cases = 5;
+    c[1] = candidate(a, "R-B", "Pain Medicine"); /* 2 of 8: a quarter */
+    c[1].open_cases = 2;
+    c[1].capacity = 8;
+    c[2] = candidate(a, "R-D", "Pain Medicine"); /* 1 of 4: a quarter, fewer open cases */
+    c[2].open_cases = 1;
+    c[2].capacity = 4;
+    c[3] = candidate(a, "R-A", "Pain Medicine"); /* empty, but not qualified */
+    for (int i = 0; i < 4; i++)
+        as[i].qualified = i != 3;
+    assert_int_equal(svc_pick(c, as, 4), 2);
+    c[1].open_cases = 1;
+    c[1].capacity = 4; /* now R-B and R-D are equal: the id decides */
+    assert_int_equal(svc_pick(c, as, 4), 1);
+    as[1].qualified = as[2].qualified = as[0].qualified = 0;
+    assert_int_equal(svc_pick(c, as, 4), -1);
+    imr_arena_free(a);
+}
+
+/* ---------------------------------------------------------------- through the service */
+
+static const imr_actor ADMIN = {"u-admin", "admin", IMR_ROLE_ADMIN, NULL};
+static const imr_actor INTAKE = {"u-intake", "intake1", IMR_ROLE_INTAKE, NULL};
+static const char *T = "2015-09-02T09:00:00Z";
+
+static void put(imr_db *db, imr_arena *a, const char *id, const char *specialty, const char *state,
+                const char *extra)
+{
+    const char *profile = imr_arena_printf(a,
+                                           "{\"specialties\": [\"%s\"], \"licensure\": [\"%s\"],"
+                                           " \"years_in_practice\": 15, \"hours_per_week\": 32, \"capacity\": 3%s}",
+                                           specialty, state, extra);
+    imr_error err = {0};
+    const char *out;
+    if (imr_svc_reviewer_put(db, &ADMIN, id, profile, strlen(profile), T, a, &out, &err))
+        fail_msg("reviewer %s: %s: %s", id, err.where, err.message);
+}
+
+static void eligible_case(imr_db *db, imr_arena *a, const char *number, const char *request)
+{
+    const char *json = imr_arena_printf(a,
+                                        "{\"case_number\": \"%s\", \"claimant\": {}, \"date_of_injury\": \"2014-01-02\","
+                                        " \"ur_decision_date\": \"2015-08-19\", \"application_signed\": \"2015-08-20\","
+                                        " \"ur_decision_attached\": true,"
+                                        " \"parties\": [{\"role\": \"employee\", \"name\": \"Worker %s\"},"
+                                        " {\"role\": \"claims_administrator\", \"name\": \"Harbor Claims, Inc.\"}],"
+                                        " \"disputed_items\": [{\"request\": \"%s\"}], \"clinical_summary\": \"x\"}",
+                                        number, number, request);
+    imr_error err = {0};
+    const char *out;
+    if (imr_svc_case_create(db, &INTAKE, json, strlen(json), T, a, &out, &err) ||
+        imr_svc_case_screen(db, &INTAKE, number, T, a, &out, &err))
+        fail_msg("%s: %s: %s", number, err.where, err.message);
+    if (!strstr(out, "\"status\":\"eligible\""))
+        fail_msg("%s was not found eligible: %.400s", number, out);
+}
+
+static const char *assigned_to(const char *view, imr_arena *a)
+{
+    json_t *v = json_loads(view, 0, NULL);
+    const char *id = imr_arena_strdup(a, json_string_value(json_object_get(json_object_get(v, "reviewer"), "id")));
+    json_decref(v);
+    return id;
+}
+
+static int open_cases(imr_db *db, const char *id)
+{
+    imr_arena *a = imr_arena_new();
+    imr_db_rows r;
+    imr_error err = {0};
+    const char *p[] = {id};
+    assert_int_equal(imr_db_exec(db, "SELECT open_cases FROM reviewers WHERE id = $1", p, 1, a, &r, &err), 0);
+    int n = atoi(imr_db_text(&r, 0, 0));
+    imr_arena_free(a);
+    return n;
+}
+
+static void service(imr_db *db)
+{
+    imr_arena *a = imr_arena_new();
+    imr_error err = {0};
+    const char *out = NULL;
+    put(db, a, "R-PAIN-2", "Pain Medicine", "California", "");
+    put(db, a, "R-PAIN-1", "Pain Medicine", "California", "");
+    put(db, a, "R-HARBOR", "Pain Medicine", "California",
+        ", \"affiliations\": [{\"kind\": \"claims_administrator\", \"name\": \"HARBOR CLAIMS LLC\"}]");
+    put(db, a, "R-NV", "Pain Medicine", "Nevada", "");
+    put(db, a, "R-ORTHO", "Orthopaedic Surgery", "California", "");
+    /* the panel as intake sees it: five members, R-NV not licensed where it matters */
+    assert_int_equal(imr_svc_reviewer_list(db, &INTAKE, a, &out, &err), 0);
+    json_t *pl = json_loads(out, 0, NULL), *members = json_object_get(pl, "reviewers");
+    assert_int_equal(json_array_size(members), 5);
+    json_t *nv = json_array_get(members, 1);
+    assert_string_equal(json_string_value(json_object_get(nv, "id")), "R-NV");
+    assert_true(json_is_false(json_object_get(json_object_get(nv, "qualifications"), "licensed")));
+    json_decref(pl);
+    /* changing a profile says what is wrong with it and leaves an audit entry */
+    const char *nv_profile = "{\"specialties\": [\"Pain Medicine\", \"Astrology\"], \"licensure\": [\"Nevada\"],"
+                             " \"years_in_practice\": 15, \"hours_per_week\": 32}";
+    assert_int_equal(imr_svc_reviewer_put(db, &ADMIN, "R-NV", nv_profile, strlen(nv_profile), T, a, &out, &err), 0);
+    assert_non_null(strstr(out, "not licensed in California"));
+    assert_non_null(strstr(out, "\\\"Astrology\\\" is not a specialty"));
+    assert_int_equal(imr_svc_audit_list(db, &ADMIN, "R-NV", 0, a, &out, &err), 0);
+    assert_non_null(strstr(out, "\"action\":\"reviewer.update\""));
+    assert_non_null(strstr(out, "\"action\":\"reviewer.create\""));
+
+    /* balanced: each goes to the least loaded; equal loads go by id */
+    for (int i = 1; i <= 4; i++) {
+        char number[32];
+        snprintf(number, sizeof number, "CM15-900000%d", i);
+        eligible_case(db, a, number, "Norco 10/325mg #120");
+        assert_int_equal(imr_svc_case_assign(db, &INTAKE, number, NULL, NULL, T, a, &out, &err), 0);
+        assert_string_equal(assigned_to(out, a), i % 2 ? "R-PAIN-1" : "R-PAIN-2");
+    }
+    assert_int_equal(open_cases(db, "R-PAIN-1"), 2);
+    assert_int_equal(open_cases(db, "R-PAIN-2"), 2);
+
+    /* an automatic reassignment goes to someone else, and the caseloads follow */
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000001", NULL, NULL, T, a, &out, &err), 0);
+    assert_string_equal(assigned_to(out, a), "R-PAIN-2");
+    assert_int_equal(open_cases(db, "R-PAIN-1"), 1);
+    assert_int_equal(open_cases(db, "R-PAIN-2"), 3);
+
+    /* R-PAIN-2 is full (3 of 3); R-PAIN-1 takes the next; then nobody is free */
+    eligible_case(db, a, "CM15-9000005", "Norco 10/325mg #120");
+    eligible_case(db, a, "CM15-9000006", "Norco 10/325mg #120");
+    eligible_case(db, a, "CM15-9000007", "Norco 10/325mg #120");
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000005", NULL, NULL, T, a, &out, &err), 0);
+    assert_string_equal(assigned_to(out, a), "R-PAIN-1");
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000006", NULL, NULL, T, a, &out, &err), 0);
+    assert_string_equal(assigned_to(out, a), "R-PAIN-1");
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000007", NULL, NULL, T, a, &out, &err), IMR_EX_DATAERR);
+    assert_int_equal(err.http, 422);
+    assert_non_null(strstr(err.message, "affiliated with the claims_administrator"));
+    assert_non_null(strstr(err.message, "not licensed in California"));
+
+    /* manual: administrators only, with a reason */
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000007", "R-ORTHO", "urgent", T, a, &out, &err),
+                     IMR_EX_USAGE);
+    assert_int_equal(err.http, 403);
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-ORTHO", NULL, T, a, &out, &err), IMR_EX_DATAERR);
+    assert_int_equal(err.http, 422);
+    assert_string_equal(err.where, "reason");
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-ORTHO", "  ", T, a, &out, &err), IMR_EX_DATAERR);
+    assert_string_equal(err.where, "reason");
+    /* ... and still refused for a conflict or a missing California licence */
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-HARBOR", "the only one free", T, a, &out, &err),
+                     IMR_EX_DATAERR);
+    assert_int_equal(err.http, 422);
+    assert_non_null(strstr(err.message, "affiliated"));
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-NV", "the only one free", T, a, &out, &err),
+                     IMR_EX_DATAERR);
+    assert_non_null(strstr(err.message, "not licensed in California"));
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-NOBODY", "x", T, a, &out, &err), IMR_EX_DATAERR);
+    /* a full caseload or another specialty may be overridden, with the reason kept */
+    assert_int_equal(imr_svc_case_assign(db, &ADMIN, "CM15-9000007", "R-ORTHO", "Dual training in pain medicine",
+                                         T, a, &out, &err), 0);
+    assert_string_equal(assigned_to(out, a), "R-ORTHO");
+    json_t *v = json_loads(out, 0, NULL);
+    json_t *asg = json_object_get(v, "assignment");
+    assert_string_equal(json_string_value(json_object_get(asg, "method")), "manual");
+    assert_string_equal(json_string_value(json_object_get(asg, "reason")), "Dual training in pain medicine");
+    assert_string_equal(json_string_value(json_object_get(asg, "assigned_by")), "admin");
+    json_decref(v);
+    assert_int_equal(imr_svc_audit_list(db, &ADMIN, "CM15-9000007", 1, a, &out, &err), 0);
+    assert_non_null(strstr(out, "no specialty the same as or similar"));
+
+    /* an application not yet screened cannot be assigned */
+    const char *raw = "{\"case_number\": \"CM15-9000008\", \"claimant\": {}, \"date_of_injury\": \"2014-01-02\","
+                      " \"disputed_items\": [{\"request\": \"Norco\"}], \"clinical_summary\": \"x\"}";
+    assert_int_equal(imr_svc_case_create(db, &INTAKE, raw, strlen(raw), T, a, &out, &err), 0);
+    assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000008", NULL, NULL, T, a, &out, &err), IMR_EX_DATAERR);
+    assert_int_equal(err.http, 409);
+    imr_arena_free(a);
+}
+
+static void run_backend(int pg)
+{
+    imr_db *db = open_db(pg);
+    if (!db) {
+        print_message("IMR_TEST_PG_URL is not set: PostgreSQL backend skipped (run under scripts/with-postgres.sh)\n");
+        skip();
+    }
+    service(db);
+    close_db(db, pg);
+}
+
+static void sqlite_backend(void **state)
+{
+    (void)state;
+    run_backend(0);
+}
+
+static void postgresql_backend(void **state)
+{
+    (void)state;
+    run_backend(1);
+}
+
+int main(void)
+{
+    snprintf(sqlite_path, sizeof sqlite_path, "/tmp/imr-test-assign-%ld.db", (long)getpid());
+    snprintf(pg_schema, sizeof pg_schema, "svc_assign_%ld", (long)getpid());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(names),
+        cmocka_unit_test(specialty_map),
+        cmocka_unit_test(specialty_file_errors),
+        cmocka_unit_test(each_rule),
+        cmocka_unit_test(balancing),
+        cmocka_unit_test(sqlite_backend),
+        cmocka_unit_test(postgresql_backend),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char p[160];
+    unlink(sqlite_path);
+    snprintf(p, sizeof p, "%s-wal", sqlite_path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", sqlite_path);
+    unlink(p);
+    return rc;
+}

@@ -12,6 +12,7 @@ int cmd_render(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_review(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Largest input a subcommand reads, in bytes: letters and case files are small; anything
  * larger is refused with a clear message rather than read into memory. */

@@ -17,6 +17,7 @@ static const struct {
     {"request", cmd_request, "normalize disputed-item requests (\"Norco 10/325mg #120\")"},
     {"extract", cmd_extract, "list the clinical facts found in a text, with evidence offsets"},
     {"review", cmd_review, "draft the determination for a case file"},
+    {"serve", cmd_serve, "run the IMR service: REST API, OpenAPI and the web workbench"},
 };
 
 static void usage(FILE *fp)

@@ -361,7 +361,11 @@ typedef struct imr_letter_block {
 } imr_letter_block;
 
 /* Lay out a record as the sequence of blocks of its letter (same wording as the published
- * letters, so that text, HTML and PDF all parse back to the same record). */
+ * letters, so that text, HTML and PDF all parse back to the same record).
+ * Every renderer writes the words of a block the same way (labels never hold their colon):
+ * FIELD and LABELED: label ": " text; ITEM_TITLE: label ":" then " " text when text is set
+ * (2013 titles have none); LIST_ITEM: label " " text, or text alone when label is NULL (a
+ * line kept as is, e.g. a document reviewed: never wrapped); the other kinds: text. */
 int imr_letter_blocks(const imr_record *r, imr_arena *a, imr_letter_block **out, size_t *n,
                       imr_error *err);
 
@@ -394,6 +398,10 @@ typedef struct imr_lexicon imr_lexicon;
 int imr_lexicon_load(const char *path, imr_lexicon **out, imr_error *err);
 void imr_lexicon_free(imr_lexicon *lx);
 size_t imr_lexicon_count(const imr_lexicon *lx);
+/* The i-th drug in file order (NULL when i >= imr_lexicon_count), to list or check them. */
+const imr_drug *imr_lexicon_drug(const imr_lexicon *lx, size_t i);
+/* 1 when `name` is one of the drug classes of docs/requests.md ("nsaid", ...), else 0. */
+int imr_drug_class_valid(const char *name);
 /* Case-insensitive lookup of one name ("norco", "Hydrocodone/APAP"). NULL when unknown. */
 const imr_drug *imr_lexicon_find(const imr_lexicon *lx, const char *name, size_t len);
 /* Find the longest drug name that starts at s[0] on a word boundary; returns its length
@@ -597,7 +605,8 @@ typedef struct imr_actor {
 typedef struct imr_eligibility {
     int eligible;
     imr_strlist reasons;      /* why not, one sentence each; empty when eligible */
-    imr_strlist checks;       /* every check made, "passed: ..." / "failed: ..." */
+    imr_strlist checks;       /* every check made, "passed: ..." / "failed: ..."
+                                 ("not checked: ..." when it could not be made) */
     const char *duplicate_of; /* case id of an earlier application for the same dispute */
 } imr_eligibility;
 
@@ -618,6 +627,7 @@ typedef struct imr_case_filter {
     const char *status, *reviewer_id, *priority, *q;
     int overdue_only;
     int limit, offset;
+    const char *sort; /* "due_date" (default, soonest first) or "-due_date" */
 } imr_case_filter;
 int imr_svc_case_list(imr_db *db, const imr_actor *who, const imr_case_filter *f,
                       const char *now, imr_arena *a, const char **out_json, imr_error *err);
@@ -680,6 +690,15 @@ int imr_auth_token_create(imr_db *db, const imr_actor *who, const char *user_id,
                           imr_arena *a, const char **token, imr_error *err);
 int imr_auth_bearer(imr_db *db, const char *token, const char *now, imr_arena *a,
                     imr_actor *who, imr_error *err);
+/* Users (administrators): {"users": [...]}, never with hashes. API tokens: a user's own
+ * (administrators: all) as {"tokens": [...]}; revoke one by its public id (16 hex digits,
+ * the start of its hash; your own, or any for administrators). */
+int imr_auth_user_list(imr_db *db, const imr_actor *who, imr_arena *a, const char **out_json,
+                       imr_error *err);
+int imr_auth_token_list(imr_db *db, const imr_actor *who, imr_arena *a, const char **out_json,
+                        imr_error *err);
+int imr_auth_token_revoke(imr_db *db, const imr_actor *who, const char *token_id,
+                          const char *now, imr_error *err);
 
 /* The web service (http.c, api.c): REST API, OpenAPI at /openapi.json, the workbench's
  * static files. Blocks until SIGINT or SIGTERM. */
@@ -693,6 +712,8 @@ typedef struct imr_serve_options {
     size_t max_body;       /* request size limit in bytes, default 8 MiB */
 } imr_serve_options;
 int imr_serve(const imr_serve_options *opt, imr_error *err);
+/* Print the service's routes, one "METHOD /path/{param}" line each (as in the OpenAPI). */
+void imr_serve_routes(FILE *fp);
 
 #ifdef __cplusplus
 }

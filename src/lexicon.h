@@ -1,0 +1,54 @@
+/*
+ * lexicon.h - private to lexicon.c and request.c: the request vocabulary that is loaded
+ * with the drug lexicon (rules/requests.tsv), and the phrase matching both share.
+ * Everything here points into the imr_lexicon and lives as long as it.
+ */
+#ifndef IMR_LEXICON_H
+#define IMR_LEXICON_H
+
+#include "imr.h"
+
+/* Longest name or phrase the tables accept, in bytes once normalized. */
+#define LEX_MAX_PHRASE 120
+
+/* What one phrase of rules/requests.tsv [phrases] states. NULL / -1: states nothing. */
+typedef struct request_term {
+    const char *phrase;     /* as listed */
+    int kind;               /* imr_treatment_kind, or -1 */
+    const char *procedure;
+    const char *body_part;
+    const char *laterality;
+    const char *dose_form;
+    const char *frequency;
+    const char *drug_class;
+    int topical;            /* route=topical */
+    int oral;               /* route=oral */
+} request_term;
+
+/* The longest phrase of the request vocabulary starting at s[0] (which the caller puts on a
+ * word boundary); its length in *match_len. NULL when none. */
+const request_term *lexicon_term_match(const imr_lexicon *lx, const char *s, size_t len,
+                                       size_t *match_len);
+/* Body part named by a spinal level's letter ('L' -> "lumbar spine"), or NULL. */
+const char *lexicon_level_region(const imr_lexicon *lx, char letter);
+/* The class a drug of `drug_class` takes when applied to the skin, or NULL. */
+const char *lexicon_topical_class(const imr_lexicon *lx, const char *drug_class);
+
+/* Character classes shared by the matcher and the request tokenizer. Bytes of multi-byte
+ * UTF-8 sequences count as letters, so words are never cut inside a character. */
+static inline int lex_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int lex_is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+static inline int lex_is_alnum(unsigned char c) { return lex_is_letter(c) || lex_is_digit(c); }
+static inline int lex_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static inline unsigned char lex_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+#endif

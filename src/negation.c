@@ -1,0 +1,306 @@
+/*
+ * negation.c - assertion of clinical facts, ConText-style: is a finding affirmed, negated,
+ * hypothetical, historical, or about someone else?
+ *
+ * The trigger terms come from the vocabulary (class `trigger`, with a category and a
+ * direction), never from C. Within each sentence, triggers, pseudo-triggers and
+ * termination terms are found left to right, longest first; a pseudo-trigger ("no
+ * increase", "not only", "gram negative") hides the triggers it contains, and so does a
+ * longer term of the vocabulary that starts with the trigger word ("negative straight
+ * leg raise" is a finding, not a negation). A pre-trigger ("no", "denies", "without",
+ * "history of", "if") modifies the words after it; a post-trigger ("is not specified in
+ * the records provided", "was ruled out") the words before it. A scope runs to the
+ * sentence boundary, to a termination term of its category ("but", "however", "which"),
+ * or to at most SCOPE_WORDS words, whichever comes first. A fact is modified by every
+ * trigger whose scope holds its first token, except triggers inside the fact itself;
+ * when several apply, negation wins over other person, then hypothetical, then historical.
+ */
+#include "extract_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest reach of a trigger, in words: a clinical list ("no mention of Tylenol, NSAID,
+ * tricyclic or weaning failure") fits; a run-on sentence does not carry a negation
+ * across a whole paragraph. */
+#define SCOPE_WORDS 16
+
+typedef struct mark {
+    uint32_t first, end;
+    int16_t category; /* terminations: -1 = all categories */
+    uint8_t direction; /* 0 for terminations */
+} mark;
+
+static void push_trigger(ex_context *c, const ex_trigger *t)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 32;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+        if (!c->v) {
+            fputs("imr: out of memory\n", stderr);
+            abort();
+        }
+    }
+    c->v[c->n++] = *t;
+}
+
+void ex_context_free(ex_context *c)
+{
+    free(c->v);
+    free(c->marks);
+    memset(c, 0, sizeof *c);
+}
+
+static int is_context_class(int cls)
+{
+    return cls == EX_C_TRIGGER || cls == EX_C_PSEUDO || cls == EX_C_TERMINATION;
+}
+
+/* A class whose terms make facts on their own (they may start with a trigger word). */
+static int is_term_class(int cls)
+{
+    return (cls > EX_C_NONE && cls < EX_C_AGE) || cls == EX_C_SCORE_QUALIFIER ||
+           cls == EX_C_PSEUDO_TERM;
+}
+
+/* The first token after `from` that is SCOPE_WORDS words away, or `limit`. */
+static size_t reach_forward(const ex_doc *d, size_t from, size_t limit)
+{
+    int n = 0;
+    for (size_t i = from; i < limit; i++)
+        if (d->tok[i].kind != EX_PUNCT && ++n > SCOPE_WORDS)
+            return i;
+    return limit;
+}
+
+static size_t reach_backward(const ex_doc *d, size_t from, size_t limit)
+{
+    int n = 0;
+    for (size_t i = from; i > limit; i--)
+        if (d->tok[i - 1].kind != EX_PUNCT && ++n > SCOPE_WORDS)
+            return i;
+    return limit;
+}
+
+static int terminates(const mark *m, int category)
+{
+    return m->direction == 0 && (m->category < 0 || m->category == category);
+}
+
+static int has_class(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls)
+{
+    return ex_match_at(v, d, i, cls) != NULL;
+}
+
+int ex_has_clause_start(const ex_vocab *v, const ex_doc *d, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (has_class(v, d, i, EX_C_CLAUSE_START))
+            return 1;
+    return 0;
+}
+
+int ex_clause_break(const ex_vocab *v, const ex_doc *d, size_t i)
+{
+    if (!has_class(v, d, i, EX_C_CONJUNCTION))
+        return 0;
+    size_t j = i + 1;
+    if (j < d->ntok && has_class(v, d, j, EX_C_CONJUNCTION))
+        j++;
+    if (j >= d->ntok || d->tok[j].sent != d->tok[i].sent)
+        return 0;
+    if (has_class(v, d, j, EX_C_CLAUSE_START))
+        return 1;
+    /* "... and the diagnosis is ...": a determiner, a noun or two, then a verb */
+    const ex_match *m = ex_match_at(v, d, j, EX_C_FILLER);
+    if (!m)
+        return 0;
+    for (size_t k = m->end + 1; k <= m->end + 2 && k < d->ntok && d->tok[k].sent == d->tok[i].sent; k++) {
+        if (d->tok[k - 1].kind == EX_PUNCT)
+            return 0;
+        if (has_class(v, d, k, EX_C_CLAUSE_START))
+            return 1;
+    }
+    return 0;
+}
+
+/* Where a forward scope from `from` stops: a new clause, or `limit`. */
+static size_t clause_forward(const ex_vocab *v, const ex_doc *d, size_t from, size_t limit)
+{
+    for (size_t i = from; i < limit; i++)
+        if (ex_clause_break(v, d, i))
+            return i;
+    return limit;
+}
+
+/* Where a backward scope ending at `to` starts: after a conjunction that has a verb on its
+ * left in the sentence (the sentence's first clause-start word is `first_verb`), or
+ * `limit`. */
+static size_t clause_backward(const ex_vocab *v, const ex_doc *d, size_t to, size_t limit,
+                              size_t first_verb)
+{
+    for (size_t i = to; i > limit; i--)
+        if (has_class(v, d, i - 1, EX_C_CONJUNCTION) && first_verb < i - 1)
+            return i;
+    return limit;
+}
+
+static void find_marks(const ex_vocab *v, const ex_doc *d, const ex_sentence *s, ex_context *c)
+{
+    c->nmarks = 0;
+    size_t covered = 0; /* end of the longest term seen so far */
+    for (size_t i = s->first; i < s->end;) {
+        const ex_token *t = &d->tok[i];
+        const ex_match *best = NULL;
+        size_t term_end = 0;
+        for (size_t k = 0; k < t->nmatch; k++) {
+            const ex_match *m = &d->matches[t->first + k];
+            int cls = ex_vocab_entry(v, m->entry)->cls;
+            if (!best && is_context_class(cls))
+                best = m;
+            if (is_term_class(cls) && m->end > term_end)
+                term_end = m->end;
+        }
+        if (!best) {
+            if (term_end > covered)
+                covered = term_end;
+            i++;
+            continue;
+        }
+        const ex_entry *e = ex_vocab_entry(v, best->entry);
+        /* a trigger word inside a longer term ("negative straight leg raise", "early refill
+         * requests") is part of the term */
+        int hidden = e->cls == EX_C_PSEUDO ||
+                     (e->cls == EX_C_TRIGGER && (term_end > best->end || covered >= best->end));
+        if (term_end > covered)
+            covered = term_end;
+        if (!hidden) {
+            if (c->nmarks == c->capmarks) {
+                c->capmarks = c->capmarks ? c->capmarks * 2 : 16;
+                c->marks = realloc(c->marks, c->capmarks * sizeof(mark));
+                if (!c->marks) {
+                    fputs("imr: out of memory\n", stderr);
+                    abort();
+                }
+            }
+            mark *mk = &((mark *)c->marks)[c->nmarks++];
+            mk->first = best->first;
+            mk->end = best->end;
+            mk->category = e->category;
+            mk->direction = e->cls == EX_C_TRIGGER ? e->direction : 0;
+        }
+        i = best->end;
+    }
+}
+
+void ex_context_build(const ex_vocab *v, const ex_doc *d, ex_context *c)
+{
+    c->n = 0;
+    for (size_t si = 0; si < d->nsent; si++) {
+        const ex_sentence *s = &d->sent[si];
+        find_marks(v, d, s, c);
+        if (!c->nmarks)
+            continue;
+        size_t first_verb = s->end;
+        for (size_t i = s->first; i < s->end; i++)
+            if (has_class(v, d, i, EX_C_CLAUSE_START)) {
+                first_verb = i;
+                break;
+            }
+        const mark *mk = c->marks;
+        for (size_t k = 0; k < c->nmarks; k++) {
+            if (!mk[k].direction)
+                continue;
+            ex_trigger t = {.first = mk[k].first, .end = mk[k].end, .category = mk[k].category};
+            if (mk[k].direction & EX_DIR_PRE) {
+                size_t stop = reach_forward(d, t.end, s->end);
+                for (size_t j = k + 1; j < c->nmarks && mk[j].first < stop; j++)
+                    if (terminates(&mk[j], t.category)) {
+                        stop = mk[j].first;
+                        break;
+                    }
+                t.scope_first = t.end;
+                t.scope_end = (uint32_t)clause_forward(v, d, t.end, stop);
+                if (t.scope_end > t.scope_first)
+                    push_trigger(c, &t);
+            }
+            if (mk[k].direction & EX_DIR_POST) {
+                size_t stop = reach_backward(d, t.first, s->first);
+                for (size_t j = k; j-- > 0 && mk[j].end > stop;)
+                    if (terminates(&mk[j], t.category)) {
+                        stop = mk[j].end;
+                        break;
+                    }
+                t.scope_end = t.first;
+                t.scope_first = (uint32_t)clause_backward(v, d, t.first, stop, first_verb);
+                if (t.scope_end > t.scope_first)
+                    push_trigger(c, &t);
+            }
+        }
+    }
+}
+
+/* Priority when several triggers reach one fact. */
+static int rank(int category)
+{
+    switch (category) {
+    case IMR_ASSERT_NEGATED: return 4;
+    case IMR_ASSERT_OTHER_PERSON: return 3;
+    case IMR_ASSERT_HYPOTHETICAL: return 2;
+    case IMR_ASSERT_HISTORICAL: return 1;
+    default: return 0;
+    }
+}
+
+/* A scope holds at most SCOPE_WORDS words and every trigger has a word, so the triggers
+ * that can reach a fact are among the few nearest it in the (sorted) trigger list. */
+#define NEAR_TRIGGERS (4 * SCOPE_WORDS)
+
+imr_assertion ex_context_assert(const ex_context *c, size_t first, size_t end)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) { /* the first trigger starting at or after `first` */
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->v[mid].first < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t from = lo > NEAR_TRIGGERS ? lo - NEAR_TRIGGERS : 0;
+    size_t to = lo + NEAR_TRIGGERS < c->n ? lo + NEAR_TRIGGERS : c->n;
+    int best = IMR_ASSERT_AFFIRMED;
+    for (size_t k = from; k < to; k++) {
+        const ex_trigger *t = &c->v[k];
+        if (t->first < end && t->end > first)
+            continue; /* the trigger is part of the fact */
+        if (first >= t->scope_first && first < t->scope_end && rank(t->category) > rank(best))
+            best = t->category;
+    }
+    return (imr_assertion)best;
+}
+
+imr_assertion imr_assertion_at(const char *text, size_t len, size_t start, size_t end)
+{
+    const ex_vocab *v = ex_vocab_default(NULL);
+    if (!v || !text || start >= len || end <= start)
+        return IMR_ASSERT_AFFIRMED;
+    if (end > len)
+        end = len;
+    ex_doc d = {0};
+    ex_context c = {0};
+    ex_doc_analyze(&d, v, text, len);
+    size_t first = 0, last = 0;
+    while (first < d.ntok && d.tok[first].end <= start)
+        first++;
+    last = first;
+    while (last < d.ntok && d.tok[last].start < end)
+        last++;
+    imr_assertion a = IMR_ASSERT_AFFIRMED;
+    if (last > first) {
+        ex_context_build(v, &d, &c);
+        a = ex_context_assert(&c, first, last);
+    }
+    ex_context_free(&c);
+    ex_doc_free(&d);
+    return a;
+}

@@ -1,9 +1,10 @@
 /*
- * record_json.c - the determination record as JSON (jansson): writing it, and reading it
- * back with type checks that name the JSON path of every bad field.
+ * record_json.c - the determination record as JSON: writing it (streamed, json_write.c), and
+ * reading it back (jansson) with type checks that name the JSON path of every bad field.
  */
 #include "imr.h"
 #include "json_read.h"
+#include "json_write.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -11,177 +12,184 @@
 
 /* ---------------------------------------------------------------- writing */
 
-static json_t *jstr(const char *s)
+/* The writer streams straight into the output buffer (json_write.c): `imr parse` over a
+ * corpus spends its time parsing letters, not building JSON trees. Every key is always
+ * written, in this order, so consumers never test for a missing key. */
+
+static void write_treatment(jw *w, const imr_treatment *t)
 {
-    return s ? json_string(s) : json_null();
+    jw_obj_begin(w);
+    jw_kstr(w, "kind", imr_treatment_kind_name(t->kind));
+    jw_kstr(w, "name", t->name);
+    jw_klist(w, "generics", &t->generics);
+    jw_kstr(w, "drug_class", t->drug_class);
+    jw_kstr(w, "strength", t->strength);
+    jw_kstr(w, "dose_form", t->dose_form);
+    jw_kint(w, "quantity", t->quantity);
+    jw_kint(w, "refills", t->refills);
+    jw_kstr(w, "frequency", t->frequency);
+    jw_kint(w, "visits", t->visits);
+    jw_kstr(w, "duration", t->duration);
+    jw_kstr(w, "body_part", t->body_part);
+    jw_kstr(w, "laterality", t->laterality);
+    jw_kstr(w, "procedure", t->procedure);
+    jw_kstr(w, "levels", t->levels);
+    jw_key(w, "mme_factor");
+    if (t->mme_factor > 0)
+        jw_real(w, t->mme_factor);
+    else
+        jw_null(w);
+    jw_obj_end(w);
 }
 
-static json_t *jint(int v)
+static void write_criterion(jw *w, const imr_criterion *c)
 {
-    return v >= 0 ? json_integer(v) : json_null();
+    jw_obj_begin(w);
+    jw_kstr(w, "id", c->id);
+    jw_kstr(w, "text", c->text);
+    jw_kstr(w, "status", imr_criterion_status_name(c->status));
+    jw_key(w, "evidence");
+    jw_arr_begin(w);
+    for (size_t k = 0; k < c->n_evidence; k++) {
+        const imr_evidence *e = &c->evidence[k];
+        jw_obj_begin(w);
+        jw_kstr(w, "source", e->source);
+        jw_kint(w, "start", (long long)e->start);
+        jw_kint(w, "end", (long long)e->end);
+        jw_kstr(w, "text", e->text);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
 }
 
-static json_t *jlist(const imr_strlist *l)
+static void write_item(jw *w, const imr_item *it)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, json_string(l->v[i]));
-    return a;
-}
-
-static json_t *treatment_json(const imr_treatment *t)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(imr_treatment_kind_name(t->kind)));
-    json_object_set_new(o, "name", jstr(t->name));
-    json_object_set_new(o, "generics", jlist(&t->generics));
-    json_object_set_new(o, "drug_class", jstr(t->drug_class));
-    json_object_set_new(o, "strength", jstr(t->strength));
-    json_object_set_new(o, "dose_form", jstr(t->dose_form));
-    json_object_set_new(o, "quantity", jint(t->quantity));
-    json_object_set_new(o, "refills", jint(t->refills));
-    json_object_set_new(o, "frequency", jstr(t->frequency));
-    json_object_set_new(o, "visits", jint(t->visits));
-    json_object_set_new(o, "duration", jstr(t->duration));
-    json_object_set_new(o, "body_part", jstr(t->body_part));
-    json_object_set_new(o, "laterality", jstr(t->laterality));
-    json_object_set_new(o, "procedure", jstr(t->procedure));
-    json_object_set_new(o, "levels", jstr(t->levels));
-    json_object_set_new(o, "mme_factor", t->mme_factor > 0 ? json_real(t->mme_factor) : json_null());
-    return o;
-}
-
-static json_t *evidence_json(const imr_evidence *e)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "source", jstr(e->source));
-    json_object_set_new(o, "start", json_integer((json_int_t)e->start));
-    json_object_set_new(o, "end", json_integer((json_int_t)e->end));
-    json_object_set_new(o, "text", jstr(e->text));
-    return o;
-}
-
-static json_t *item_json(const imr_item *it)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "request", jstr(it->request));
-    json_object_set_new(o, "decision", json_string(imr_decision_name(it->decision)));
-    json_object_set_new(o, "ur_decision", jstr(it->ur_decision));
-    json_object_set_new(o, "claims_administrator_guideline", jstr(it->claims_administrator_guideline));
-    json_object_set_new(o, "reviewer_guideline", jstr(it->reviewer_guideline));
-    json_object_set_new(o, "rationale", jstr(it->rationale));
-    json_object_set_new(o, "treatment", treatment_json(&it->treatment));
-    json_t *cits = json_array();
+    jw_obj_begin(w);
+    jw_kstr(w, "request", it->request);
+    jw_kstr(w, "decision", imr_decision_name(it->decision));
+    jw_kstr(w, "ur_decision", it->ur_decision);
+    jw_kstr(w, "claims_administrator_guideline", it->claims_administrator_guideline);
+    jw_kstr(w, "reviewer_guideline", it->reviewer_guideline);
+    jw_kstr(w, "rationale", it->rationale);
+    jw_key(w, "treatment");
+    write_treatment(w, &it->treatment);
+    jw_key(w, "citations");
+    jw_arr_begin(w);
     for (size_t i = 0; i < it->n_citations; i++) {
         const imr_citation *c = &it->citations[i];
-        json_t *co = json_object();
-        json_object_set_new(co, "guideline", jstr(c->guideline));
-        json_object_set_new(co, "edition", jstr(c->edition));
-        json_object_set_new(co, "section", jstr(c->section));
-        json_object_set_new(co, "pages", jstr(c->pages));
-        json_array_append_new(cits, co);
+        jw_obj_begin(w);
+        jw_kstr(w, "guideline", c->guideline);
+        jw_kstr(w, "edition", c->edition);
+        jw_kstr(w, "section", c->section);
+        jw_kstr(w, "pages", c->pages);
+        jw_obj_end(w);
     }
-    json_object_set_new(o, "citations", cits);
-    json_t *crit = json_array();
-    for (size_t i = 0; i < it->n_criteria; i++) {
-        const imr_criterion *c = &it->criteria[i];
-        json_t *co = json_object();
-        json_object_set_new(co, "id", jstr(c->id));
-        json_object_set_new(co, "text", jstr(c->text));
-        json_object_set_new(co, "status", json_string(imr_criterion_status_name(c->status)));
-        json_t *ev = json_array();
-        for (size_t k = 0; k < c->n_evidence; k++)
-            json_array_append_new(ev, evidence_json(&c->evidence[k]));
-        json_object_set_new(co, "evidence", ev);
-        json_array_append_new(crit, co);
-    }
-    json_object_set_new(o, "criteria", crit);
-    json_object_set_new(o, "missing_documentation", jlist(&it->missing_documentation));
-    json_object_set_new(o, "undetermined_reason", jstr(it->undetermined_reason));
-    return o;
+    jw_arr_end(w);
+    jw_key(w, "criteria");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < it->n_criteria; i++)
+        write_criterion(w, &it->criteria[i]);
+    jw_arr_end(w);
+    jw_klist(w, "missing_documentation", &it->missing_documentation);
+    jw_kstr(w, "undetermined_reason", it->undetermined_reason);
+    jw_obj_end(w);
 }
 
-static json_t *record_json(const imr_record *r)
+static void write_header(jw *w, const imr_header *h)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "case_number", jstr(r->case_number));
-    json_object_set_new(o, "status", json_string(imr_record_status_name(r->status)));
-    json_object_set_new(o, "layout", json_string(imr_layout_name(r->layout)));
-    json_object_set_new(o, "organization", jstr(r->organization));
-    json_t *h = json_object();
-    json_object_set_new(h, "date_assigned", jstr(r->header.date_assigned));
-    json_object_set_new(h, "decision_date", jstr(r->header.decision_date));
-    json_object_set_new(h, "ur_denial_date", jstr(r->header.ur_denial_date));
-    json_object_set_new(h, "application_received", jstr(r->header.application_received));
-    json_object_set_new(h, "priority", jstr(r->header.priority));
-    json_object_set_new(h, "employee", jstr(r->header.employee));
-    json_object_set_new(h, "employer", jstr(r->header.employer));
-    json_object_set_new(h, "claim_number", jstr(r->header.claim_number));
-    json_object_set_new(h, "notice_date", jstr(r->header.notice_date));
-    json_object_set_new(h, "noarfi_date", jstr(r->header.noarfi_date));
-    json_object_set_new(o, "header", h);
-    json_object_set_new(o, "determination_method", jstr(r->determination_method));
-    json_t *rv = json_object();
-    json_object_set_new(rv, "credentials_text", jstr(r->reviewer.credentials_text));
-    json_object_set_new(rv, "credentials_style",
-                        json_string(r->reviewer.credentials_style == IMR_CREDENTIALS_LINES ? "lines" : "sentence"));
-    json_object_set_new(rv, "specialties", jlist(&r->reviewer.specialties));
-    json_object_set_new(rv, "subspecialties", jlist(&r->reviewer.subspecialties));
-    json_object_set_new(rv, "licensure", jlist(&r->reviewer.licensure));
-    json_object_set_new(rv, "board_certified",
-                        r->reviewer.board_certified < 0 ? json_null() : json_boolean(r->reviewer.board_certified));
-    json_object_set_new(o, "reviewer", rv);
-    json_t *cl = json_object();
-    json_object_set_new(cl, "age", jint(r->claimant.age));
-    json_object_set_new(cl, "sex", jstr(r->claimant.sex));
-    json_object_set_new(o, "claimant", cl);
-    json_object_set_new(o, "date_of_injury", jstr(r->date_of_injury));
-    json_object_set_new(o, "documents_reviewed", jlist(&r->documents_reviewed));
-    json_object_set_new(o, "clinical_case_summary_intro", jstr(r->clinical_case_summary_intro));
-    json_object_set_new(o, "clinical_case_summary", jstr(r->clinical_case_summary));
-    json_t *items = json_array();
+    jw_obj_begin(w);
+    jw_kstr(w, "date_assigned", h->date_assigned);
+    jw_kstr(w, "decision_date", h->decision_date);
+    jw_kstr(w, "ur_denial_date", h->ur_denial_date);
+    jw_kstr(w, "application_received", h->application_received);
+    jw_kstr(w, "priority", h->priority);
+    jw_kstr(w, "employee", h->employee);
+    jw_kstr(w, "employer", h->employer);
+    jw_kstr(w, "claim_number", h->claim_number);
+    jw_kstr(w, "notice_date", h->notice_date);
+    jw_kstr(w, "noarfi_date", h->noarfi_date);
+    jw_obj_end(w);
+}
+
+static void write_reviewer(jw *w, const imr_reviewer *rv)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "credentials_text", rv->credentials_text);
+    jw_kstr(w, "credentials_style", rv->credentials_style == IMR_CREDENTIALS_LINES ? "lines" : "sentence");
+    jw_klist(w, "specialties", &rv->specialties);
+    jw_klist(w, "subspecialties", &rv->subspecialties);
+    jw_klist(w, "licensure", &rv->licensure);
+    jw_key(w, "board_certified");
+    if (rv->board_certified < 0)
+        jw_null(w);
+    else
+        jw_bool(w, rv->board_certified);
+    jw_obj_end(w);
+}
+
+static void write_record(jw *w, const imr_record *r)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "case_number", r->case_number);
+    jw_kstr(w, "status", imr_record_status_name(r->status));
+    jw_kstr(w, "layout", imr_layout_name(r->layout));
+    jw_kstr(w, "organization", r->organization);
+    jw_key(w, "header");
+    write_header(w, &r->header);
+    jw_kstr(w, "determination_method", r->determination_method);
+    jw_key(w, "reviewer");
+    write_reviewer(w, &r->reviewer);
+    jw_key(w, "claimant");
+    jw_obj_begin(w);
+    jw_kint(w, "age", r->claimant.age);
+    jw_kstr(w, "sex", r->claimant.sex);
+    jw_obj_end(w);
+    jw_kstr(w, "date_of_injury", r->date_of_injury);
+    jw_klist(w, "documents_reviewed", &r->documents_reviewed);
+    jw_kstr(w, "clinical_case_summary_intro", r->clinical_case_summary_intro);
+    jw_kstr(w, "clinical_case_summary", r->clinical_case_summary);
+    jw_key(w, "items");
+    jw_arr_begin(w);
     for (size_t i = 0; i < r->n_items; i++)
-        json_array_append_new(items, item_json(&r->items[i]));
-    json_object_set_new(o, "items", items);
-    json_t *w = json_object();
-    json_object_set_new(w, "organization_short", jstr(r->wording.organization_short));
-    json_object_set_new(w, "decisions_heading", jstr(r->wording.decisions_heading));
-    json_object_set_new(w, "decisions_intro", jstr(r->wording.decisions_intro));
-    json_object_set_new(w, "credentials_intro", jstr(r->wording.credentials_intro));
-    json_object_set_new(o, "wording", w);
+        write_item(w, &r->items[i]);
+    jw_arr_end(w);
+    jw_key(w, "wording");
+    jw_obj_begin(w);
+    jw_kstr(w, "organization_short", r->wording.organization_short);
+    jw_kstr(w, "decisions_heading", r->wording.decisions_heading);
+    jw_kstr(w, "decisions_intro", r->wording.decisions_intro);
+    jw_kstr(w, "credentials_intro", r->wording.credentials_intro);
+    jw_obj_end(w);
+    jw_key(w, "attestation");
     if (r->attestation) {
-        json_t *at = json_object();
-        json_object_set_new(at, "reviewer_id", jstr(r->attestation->reviewer_id));
-        json_object_set_new(at, "statement", jstr(r->attestation->statement));
-        json_object_set_new(at, "signed_at", jstr(r->attestation->signed_at));
-        json_object_set_new(o, "attestation", at);
+        jw_obj_begin(w);
+        jw_kstr(w, "reviewer_id", r->attestation->reviewer_id);
+        jw_kstr(w, "statement", r->attestation->statement);
+        jw_kstr(w, "signed_at", r->attestation->signed_at);
+        jw_obj_end(w);
     } else {
-        json_object_set_new(o, "attestation", json_null());
+        jw_null(w);
     }
-    return o;
-}
-
-static int dump_into(json_t *o, int flags, imr_buf *out, imr_error *err)
-{
-    size_t jf = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6) |
-                (flags & IMR_JSON_PRETTY ? JSON_INDENT(2) : JSON_COMPACT);
-    char *s = json_dumps(o, jf);
-    json_decref(o);
-    if (!s)
-        return imr_error_set(err, IMR_EX_SOFTWARE, "json", 0, "could not serialise JSON");
-    imr_buf_puts(out, s);
-    free(s);
-    return IMR_OK;
+    jw_obj_end(w);
 }
 
 int imr_record_to_json(const imr_record *r, int flags, imr_buf *out, imr_error *err)
 {
-    return dump_into(record_json(r), flags, out, err);
+    (void)err;
+    jw w;
+    jw_init(&w, out, flags & IMR_JSON_PRETTY);
+    write_record(&w, r);
+    return IMR_OK;
 }
 
 int imr_treatment_to_json(const imr_treatment *t, int flags, imr_buf *out, imr_error *err)
 {
-    return dump_into(treatment_json(t), flags, out, err);
+    (void)err;
+    jw w;
+    jw_init(&w, out, flags & IMR_JSON_PRETTY);
+    write_treatment(&w, t);
+    return IMR_OK;
 }
 
 /* ---------------------------------------------------------------- reading */

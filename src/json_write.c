@@ -1,0 +1,198 @@
+/*
+ * json_write.c - the streaming JSON writer (see json_write.h).
+ */
+#include "json_write.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void jw_init(jw *w, imr_buf *b, int pretty)
+{
+    memset(w, 0, sizeof *w);
+    w->b = b;
+    w->pretty = pretty;
+}
+
+static void newline_indent(jw *w, int depth)
+{
+    static const char spaces[] = "                                                                ";
+    imr_buf_putc(w->b, '\n');
+    int n = depth * 2;
+    while (n > 0) {
+        int k = n > (int)sizeof spaces - 1 ? (int)sizeof spaces - 1 : n;
+        imr_buf_append(w->b, spaces, (size_t)k);
+        n -= k;
+    }
+}
+
+/* Before any value or key: the separator from the previous sibling. */
+static void before_value(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth == 0)
+        return;
+    if (w->count[w->depth]++ > 0)
+        imr_buf_putc(w->b, ',');
+    if (w->pretty)
+        newline_indent(w, w->depth);
+}
+
+static void jw_open(jw *w, char c)
+{
+    before_value(w);
+    imr_buf_putc(w->b, c);
+    if (w->depth + 1 < JW_MAX_DEPTH)
+        w->depth++;
+    w->count[w->depth] = 0;
+}
+
+static void jw_close(jw *w, char c)
+{
+    int had = w->count[w->depth] > 0;
+    if (w->depth > 0)
+        w->depth--;
+    if (had && w->pretty)
+        newline_indent(w, w->depth);
+    imr_buf_putc(w->b, c);
+}
+
+void jw_obj_begin(jw *w) { jw_open(w, '{'); }
+void jw_obj_end(jw *w) { jw_close(w, '}'); }
+void jw_arr_begin(jw *w) { jw_open(w, '['); }
+void jw_arr_end(jw *w) { jw_close(w, ']'); }
+
+static void put_escaped(imr_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+    imr_buf_putc(b, '"');
+    while (i < len) {
+        unsigned c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            run++;
+            continue;
+        }
+        if (run)
+            imr_buf_append(b, (const char *)p + i - run, run);
+        run = 0;
+        if (c >= 0x80) {
+            /* copy a valid UTF-8 sequence as it is, else write U+FFFD */
+            size_t bad = 0, need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            if (need && i + need <= len && imr_utf8_valid((const char *)p + i, need, &bad)) {
+                imr_buf_append(b, (const char *)p + i, need);
+                i += need;
+            } else {
+                imr_buf_append(b, "\xef\xbf\xbd", 3);
+                i++;
+            }
+            continue;
+        }
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        imr_buf_append(b, esc, n);
+        i++;
+    }
+    if (run)
+        imr_buf_append(b, (const char *)p + i - run, run);
+    imr_buf_putc(b, '"');
+}
+
+void jw_key(jw *w, const char *key)
+{
+    before_value(w);
+    put_escaped(w->b, key, strlen(key));
+    imr_buf_append(w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    w->after_key = 1;
+}
+
+void jw_strn(jw *w, const char *s, size_t len)
+{
+    before_value(w);
+    put_escaped(w->b, s, len);
+}
+
+void jw_str(jw *w, const char *s)
+{
+    if (!s)
+        jw_null(w);
+    else
+        jw_strn(w, s, strlen(s));
+}
+
+void jw_int(jw *w, long long v)
+{
+    before_value(w);
+    imr_buf_printf(w->b, "%lld", v);
+}
+
+void jw_real(jw *w, double v)
+{
+    before_value(w);
+    if (!isfinite(v)) {
+        imr_buf_puts(w->b, "null");
+        return;
+    }
+    char tmp[40];
+    snprintf(tmp, sizeof tmp, "%.6g", v);
+    imr_buf_puts(w->b, tmp);
+    if (!strpbrk(tmp, ".eE"))
+        imr_buf_puts(w->b, ".0");
+}
+
+void jw_bool(jw *w, int v)
+{
+    before_value(w);
+    imr_buf_puts(w->b, v ? "true" : "false");
+}
+
+void jw_null(jw *w)
+{
+    before_value(w);
+    imr_buf_puts(w->b, "null");
+}
+
+void jw_kstr(jw *w, const char *key, const char *s)
+{
+    jw_key(w, key);
+    jw_str(w, s);
+}
+
+void jw_kint(jw *w, const char *key, long long v)
+{
+    jw_key(w, key);
+    if (v < 0)
+        jw_null(w);
+    else
+        jw_int(w, v);
+}
+
+void jw_klist(jw *w, const char *key, const imr_strlist *l)
+{
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (size_t i = 0; i < l->n; i++)
+        jw_str(w, l->v[i]);
+    jw_arr_end(w);
+}

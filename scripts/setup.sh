@@ -9,7 +9,8 @@ PACKAGES=(
   libpoppler-glib-dev poppler-utils
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
   libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libargon2-dev
-  python3 time hyperfine
+  python3 time hyperfine wrk
+  chromium
 )
 
 missing=()
@@ -25,4 +26,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all build and test packages are installed"
+fi
+
+# The browser test drives Debian's chromium with playwright-core (npm; never a downloaded
+# browser). Node comes with this machine kind; Debian's nodejs/npm are the fallback.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs npm"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -d "$here/tests/browser/node_modules/playwright-core" ] || [ ! -d "$here/tests/browser/node_modules/axe-core" ]; then
+  echo "setup: installing the browser test's npm packages (tests/browser)"
+  (cd "$here/tests/browser" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci failed; the browser test will be skipped" >&2
 fi

@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup build test asan run fuzz bench clean
+.PHONY: all setup build test asan run draft fuzz bench clean
 
 all: build
 
@@ -22,7 +22,13 @@ asan: setup
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash $(CURDIR)/scripts/with-postgres.sh ctest --output-on-failure -j $(JOBS)
 
+# The main job: the IMR service on an embedded SQLite database (imr.db) with demonstration
+# data; it prints the address and the demo logins. Stop it with Ctrl-C.
 run: setup build
+	./$(BUILD)/imr serve --demo --db imr.db
+
+# Draft the example case's determination letter (the engine alone, no service).
+draft: setup build
 	./$(BUILD)/imr review examples/cases/CM15-0000001.json
 
 fuzz: setup

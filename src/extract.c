@@ -385,6 +385,11 @@ static int same_name(const char *a, const char *b)
 #define FOR_DRAFTS(k) for (size_t k = 0; k < r->w->ndr; k++)
 #define BIT(t) (1u << (t))
 #define TREATMENTS (BIT(FT_PRIOR) | BIT(FT_MED) | BIT(FT_TRIAL))
+/* Types whose value is the mention as written (docs/facts.md). */
+#define AS_WRITTEN                                                                              \
+    (BIT(FT_DIAG) | BIT(FT_MED) | BIT(FT_INDIC) | BIT(FT_IMPROVE) | BIT(FT_FUNC) | BIT(FT_SIDE) | \
+     BIT(FT_ABERRANT) | BIT(FT_PRIOR) | BIT(FT_TRIAL) | BIT(FT_EXAM) | BIT(FT_REDFLAG) |         \
+     BIT(FT_SURGERY) | BIT(FT_PSYCH))
 
 static void link_draft(run *r, size_t k)
 {
@@ -735,7 +740,8 @@ static const ex_entry *score_qualifier(run *r, size_t from, size_t to, int last)
         const ex_entry *e = entry_of(r, m);
         if (e->value) { /* "with gabapentin", "without it", "9/10 without." */
             size_t j = skip_filler(r, m->end, sent_end(r, i));
-            int ends = j >= sent_end(r, i) || (r->d->tok[j].kind == EX_PUNCT && !is_punct(r, j, '('));
+            int ends = j >= sent_end(r, i) || (r->d->tok[j].kind == EX_PUNCT && !is_punct(r, j, '(')) ||
+                       at(r, j, EX_C_CONJUNCTION); /* "7/10 without and 3/10 with ..." */
             if (!ends && draft_starting(r, j, BIT(FT_MED) | BIT(FT_TRIAL)) < 0 && !at(r, j, EX_C_DRUG_REFERENCE))
                 continue;
         }
@@ -794,10 +800,16 @@ static void finish_pain_scores(run *r)
             continue;
         if (prev >= 0) {
             draft *p = DR(prev);
+            const ex_match *c = NULL;
             if (!p->change && same_sentence(r, p->first, f->first) && f->first - p->end <= 6 &&
-                first_in(r, p->end, f->first, EX_C_SCORE_CHANGE) &&
+                (c = first_in(r, p->end, f->first, EX_C_SCORE_CHANGE)) &&
                 !first_in(r, p->end, f->first, EX_C_SCORE_QUALIFIER)) {
-                p->score2 = f->score;
+                if (entry_of(r, c)->name) { /* "4/10, down from 8/10": the second came first */
+                    p->score2 = p->score;
+                    p->score = f->score;
+                    p->value = f->value;
+                } else
+                    p->score2 = f->score;
                 p->end = p->aend = f->end;
                 p->change = 1;
                 f->dead = 1;
@@ -1145,6 +1157,8 @@ static void finish_imaging(run *r)
         size_t j = f->end;
         if (j < d->ntok && at(r, j, EX_C_CONJUNCTION))
             j = at(r, j, EX_C_CONJUNCTION)->end;
+        else if (is_punct(r, j, '/')) /* "EMG/NCV" */
+            j++;
         j = skip_filler(r, j, sent_end(r, f->first));
         long g = draft_starting(r, j, BIT(FT_IMAGING));
         if (g < 0 || j == f->end)
@@ -1333,11 +1347,14 @@ static void find_abilities(run *r)
                 continue;
             if (j > item && at(r, item, EX_C_CLAUSE_START))
                 break; /* "... and is working": a new clause, not an item */
-            const char *kind = j > item ? gain_kind(r, item, j) : NULL;
+            size_t stop = j;
+            while (stop > item && r->d->tok[stop - 1].kind == EX_PUNCT)
+                stop--; /* "do light housework." */
+            const char *kind = stop > item ? gain_kind(r, item, stop) : NULL;
             if (kind && last >= 0 && !strcmp(DR(last)->name, kind)) {
-                DR(last)->end = DR(last)->aend = (uint32_t)j;
-            } else if (kind && draft_in(r, item, j, BIT(FT_FUNC), -1) < 0) {
-                last = (long)add(r, FT_FUNC, item, j, NULL);
+                DR(last)->end = DR(last)->aend = (uint32_t)stop;
+            } else if (kind && draft_in(r, item, stop, BIT(FT_FUNC), -1) < 0) {
+                last = (long)add(r, FT_FUNC, item, stop, NULL);
                 DR(last)->name = kind;
             } else
                 last = -1;
@@ -1347,6 +1364,31 @@ static void find_abilities(run *r)
             j = item - 1;
         }
         i = cue->end - 1;
+    }
+}
+
+/* "he walks 45 minutes, up from 20 minutes": an activity measured in time or distance,
+ * compared with before, is a gain (a measure alone may be a limit: "sits 20 minutes"). */
+static void find_measured_gains(run *r)
+{
+    const ex_doc *d = r->d;
+    for (size_t i = 0; i < d->ntok; i++) {
+        const ex_match *w = cue_at(r, i, EX_C_FUNCTION_WORD);
+        if (!w || strcmp(entry_of(r, w)->name, "activity") || draft_in(r, i, w->end, BIT(FT_FUNC), -1) >= 0)
+            continue;
+        size_t ce = clause_end(r, i), stop = 0;
+        double n;
+        for (size_t j = w->end; j < ahead(w->end, 5, ce) && !stop; j++) {
+            size_t c = count_at(r, j, &n);
+            const ex_match *u = c ? at(r, j + c, EX_C_TOLERANCE) : NULL;
+            if (u)
+                stop = u->end;
+        }
+        if (!stop || !first_cue(r, stop, ahead(stop, 8, ce), EX_C_COMPARISON))
+            continue;
+        size_t f = add(r, FT_FUNC, i, stop, NULL);
+        DR(f)->name = "activity";
+        i = stop - 1;
     }
 }
 
@@ -1497,8 +1539,9 @@ static void finish_others(run *r)
         case FT_WORK:
             f->value = f->name;
             f->name = NULL;
-            /* "is working modified duty": the more specific status wins */
-            if (draft_in(r, f->end, ahead(f->end, 2, se), BIT(FT_WORK), (long)k) >= 0)
+            /* "is working modified duty": a generic status yields to the one right after */
+            if (f->entry && f->entry->value && f->end < se && r->d->tok[f->end].kind != EX_PUNCT &&
+                draft_in(r, f->end, ahead(f->end, 2, se), BIT(FT_WORK), (long)k) >= 0)
                 f->dead = 1;
             break;
         case FT_SEX:
@@ -1719,6 +1762,8 @@ static void emit(run *r, const char *source, imr_facts *out)
         x.evidence.start = d->tok[f->first].start;
         x.evidence.end = d->tok[f->end - 1].end;
         x.evidence.text = span_text(r, f->first, f->end);
+        if (!x.value && (BIT(f->type) & AS_WRITTEN))
+            x.value = x.evidence.text; /* docs/facts.md: the value "as written" */
         push_fact(out, r->a, &x);
     }
 }
@@ -1733,9 +1778,10 @@ int imr_extract(const char *text, size_t len, const char *source, const imr_lexi
         return err ? err->status : IMR_EX_DATAERR;
     if (!text)
         len = 0;
-    if (len > UINT32_MAX / 2)
+    if (len > IMR_EXTRACT_MAX_BYTES)
         return imr_error_set(err, IMR_EX_DATAERR, source, 0,
-                             "a text of %zu bytes is too long to extract facts from", len);
+                             "a text of %zu bytes is too long to extract facts from (at most %u)",
+                             len, IMR_EXTRACT_MAX_BYTES);
     work *w = work_get();
     run r = {.v = v, .d = &w->doc, .w = w, .a = a, .lx = lx};
     ex_doc_analyze(&w->doc, v, text ? text : "", len);
@@ -1752,6 +1798,7 @@ int imr_extract(const char *text, size_t len, const char *source, const imr_lexi
     finish_treatments(&r);
     finish_improvements(&r);
     find_abilities(&r);
+    find_measured_gains(&r);
     finish_pain_scores(&r);
     finish_others(&r);
     attribute_score_changes(&r);

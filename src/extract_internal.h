@@ -19,6 +19,9 @@
 
 #include "imr.h"
 
+/* The longest text extraction reads: token and fact indexes are 32-bit. */
+#define IMR_EXTRACT_MAX_BYTES (256u * 1024 * 1024)
+
 /* ----------------------------------------------------------------------------------------
  * Tokens (extract_lex.c)
  * -------------------------------------------------------------------------------------- */
@@ -160,6 +163,8 @@ typedef enum {
     EX_C_DATE_REFERENCE,
     EX_C_EXAM_CUE,
     EX_C_LOCATIVE,
+    EX_C_TOLERANCE,
+    EX_C_COMPARISON,
     EX_C_CLASS_COUNT
 } ex_class;
 

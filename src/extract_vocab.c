@@ -74,6 +74,8 @@ static const char *const RESULTS[] = {"abnormal", "normal", NULL};
 static const char *const TREATMENT_FLAGS[] = {"in_list", NULL};
 static const char *const QUALIFIER_FLAGS[] = {"drug", NULL};
 static const char *const FOR_FLAGS[] = {"keep", NULL};
+static const char *const WORK_FLAGS[] = {"generic", NULL};
+static const char *const CHANGE_FLAGS[] = {"reverse", NULL};
 
 static const struct class_spec {
     const char *name;
@@ -91,7 +93,7 @@ static const struct class_spec {
     [EX_C_RED_FLAG] = {"red_flag", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_SIDE_EFFECT] = {"side_effect", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_ABERRANT] = {"aberrant_behavior", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
-    [EX_C_WORK_STATUS] = {"work_status", COL_REQUIRED, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_WORK_STATUS] = {"work_status", COL_REQUIRED, COL_ENUM_OPTIONAL, NULL, WORK_FLAGS, 0, 0},
     [EX_C_SEX] = {"sex", COL_ENUM, COL_NONE, SEXES, NULL, 0, 0},
     [EX_C_PSYCHOSOCIAL] = {"psychosocial", COL_REQUIRED, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_OPIOID_AGREEMENT] = {"opioid_agreement", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
@@ -117,7 +119,7 @@ static const struct class_spec {
     [EX_C_FOR] = {"for", COL_NONE, COL_ENUM_OPTIONAL, NULL, FOR_FLAGS, 0, 0},
     [EX_C_INJURY_CUE] = {"injury_cue", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_SCORE_QUALIFIER] = {"score_qualifier", COL_ENUM, COL_ENUM_OPTIONAL, SCORE_QUALIFIERS, QUALIFIER_FLAGS, 0, 0},
-    [EX_C_SCORE_CHANGE] = {"score_change", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_SCORE_CHANGE] = {"score_change", COL_ENUM_OPTIONAL, COL_NONE, CHANGE_FLAGS, NULL, 0, 0},
     [EX_C_PAIN_CUE] = {"pain_cue", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_LINK] = {"link", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_RESPONSE] = {"response", COL_ENUM, COL_NONE, RESPONSES, NULL, 0, 0},
@@ -138,6 +140,8 @@ static const struct class_spec {
     [EX_C_DATE_REFERENCE] = {"date_reference", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_EXAM_CUE] = {"exam_cue", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_LOCATIVE] = {"locative", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_TOLERANCE] = {"tolerance", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_COMPARISON] = {"comparison", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
 };
 
 const char *ex_class_name(ex_class c)
@@ -276,6 +280,8 @@ static int add_words(loader *ld, ex_entry *e, const struct class_spec *cs)
         return fail(ld, "a gap '...' must stand between two words ('%s')", e->phrase, NULL);
     if (e->cls == EX_C_TRIGGER && !words)
         return fail(ld, "a trigger needs a word, not only punctuation ('%s')", e->phrase, NULL);
+    if (gaps > 2)
+        return fail(ld, "at most two gaps '...' in a phrase ('%s')", e->phrase, NULL);
     if (gaps && slots)
         return fail(ld, "a phrase with number slots cannot have a gap '...' ('%s')", e->phrase, NULL);
     if (slots < cs->slots_min || slots > cs->slots_max) {
@@ -450,7 +456,8 @@ static int load_file(loader *ld, const char *path, const char *base)
     return st;
 }
 
-static const ex_vocab *sort_vocab; /* qsort has no context argument */
+/* qsort has no context argument; loading runs once, under pthread_once (default_load). */
+static const ex_vocab *sort_vocab;
 
 static const ex_word *first_word(const ex_vocab *v, const ex_entry *e) { return &v->words[e->words]; }
 

@@ -49,32 +49,51 @@ static int fact_json(const imr_fact *f, size_t i, json_t *o, imr_error *err)
     return IMR_OK;
 }
 
+/* The facts are written one object at a time, so memory stays proportional to one fact
+ * whatever their number; the layout is jansson's (indent 2, or compact). */
 int imr_facts_to_json(const imr_facts *f, int flags, imr_buf *out, imr_error *err)
 {
-    json_t *root = json_object(), *arr = json_array();
-    if (!root || !arr) {
-        json_decref(root);
-        json_decref(arr);
-        return imr_error_set(err, IMR_EX_SOFTWARE, NULL, 0, "out of memory building JSON");
+    int pretty = flags == IMR_JSON_PRETTY;
+    size_t n = f ? f->n : 0;
+    if (n == 0) {
+        imr_buf_puts(out, pretty ? "{\n  \"facts\": []\n}" : "{\"facts\":[]}");
+        return IMR_OK;
     }
-    json_object_set_new(root, "facts", arr);
+    size_t start = out->len;
+    imr_buf_puts(out, pretty ? "{\n  \"facts\": [\n" : "{\"facts\":[");
+    size_t dump = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
     int st = IMR_OK;
-    for (size_t i = 0; f && i < f->n && !st; i++) {
+    for (size_t i = 0; i < n && !st; i++) {
         json_t *o = json_object();
-        st = fact_json(&f->v[i], i, o, err);
-        json_array_append_new(arr, o);
-    }
-    if (!st) {
-        size_t fl = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) |
-                    (flags == IMR_JSON_PRETTY ? JSON_INDENT(2) : JSON_COMPACT);
-        char *s = json_dumps(root, fl);
-        if (!s)
-            st = imr_error_set(err, IMR_EX_SOFTWARE, NULL, 0, "could not write the facts as JSON");
-        else {
+        if (!o)
+            st = imr_error_set(err, IMR_EX_SOFTWARE, NULL, 0, "out of memory building JSON");
+        else
+            st = fact_json(&f->v[i], i, o, err);
+        char *s = st ? NULL : json_dumps(o, dump);
+        json_decref(o);
+        if (!st && !s)
+            st = imr_error_set(err, IMR_EX_SOFTWARE, NULL, 0, "could not write facts[%zu] as JSON", i);
+        if (st)
+            break;
+        if (i)
+            imr_buf_puts(out, pretty ? ",\n" : ",");
+        if (pretty) { /* the object sits two levels deep */
+            imr_buf_puts(out, "    ");
+            for (const char *p = s; *p; p++) {
+                imr_buf_putc(out, *p);
+                if (*p == '\n')
+                    imr_buf_puts(out, "    ");
+            }
+        } else
             imr_buf_puts(out, s);
-            free(s);
-        }
+        free(s);
     }
-    json_decref(root);
-    return st;
+    if (st) { /* leave `out` as it was */
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+        return st;
+    }
+    imr_buf_puts(out, pretty ? "\n  ]\n}" : "]}");
+    return IMR_OK;
 }

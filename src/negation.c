@@ -2,18 +2,26 @@
  * negation.c - assertion of clinical facts, ConText-style: is a finding affirmed, negated,
  * hypothetical, historical, or about someone else?
  *
- * The trigger terms come from the vocabulary (class `trigger`, with a category and a
- * direction), never from C. Within each sentence, triggers, pseudo-triggers and
- * termination terms are found left to right, longest first; a pseudo-trigger ("no
- * increase", "not only", "gram negative") hides the triggers it contains, and so does a
- * longer term of the vocabulary that starts with the trigger word ("negative straight
- * leg raise" is a finding, not a negation). A pre-trigger ("no", "denies", "without",
- * "history of", "if") modifies the words after it; a post-trigger ("is not specified in
- * the records provided", "was ruled out") the words before it. A scope runs to the
- * sentence boundary, to a termination term of its category ("but", "however", "which"),
- * or to at most SCOPE_WORDS words, whichever comes first. A fact is modified by every
- * trigger whose scope holds its first token, except triggers inside the fact itself;
- * when several apply, negation wins over other person, then hypothetical, then historical.
+ * The trigger terms come from the vocabulary (rules/extract/context.tsv: class `trigger`
+ * with a category and a direction), never from C. Within each sentence, triggers,
+ * pseudo-triggers and termination terms are found left to right, longest first. A
+ * pseudo-trigger ("no increase", "not only", "gram negative") hides the trigger words it
+ * contains, and so does a longer term of the vocabulary around the trigger word ("negative
+ * straight leg raise" is a finding, "early refill requests" a behaviour).
+ *
+ * A pre-trigger ("no", "denies", "without", "history of", "if") modifies the words after
+ * it; a post-trigger ("is not specified in the records provided", "was ruled out") the
+ * words before it. A scope ends at the sentence boundary, at a termination term of its
+ * category ("but", "however", "which"), at a new clause, or after SCOPE_WORDS words. A new
+ * clause starts, going forward, at a conjunction followed by a verb, an auxiliary or a
+ * subject (", and reports dyspepsia", "and the diagnosis is"); going backward, at a
+ * conjunction with a verb on its left ("pain is rated 9/10 and functional improvement is
+ * not documented").
+ *
+ * A fact is modified by every trigger whose scope holds its first token, except triggers
+ * inside the fact itself; when several apply, negation wins over other person, then
+ * hypothetical, then historical. Everything is bounded by the scope length, so a text is
+ * read in linear time.
  */
 #include "extract_internal.h"
 
@@ -282,7 +290,7 @@ imr_assertion ex_context_assert(const ex_context *c, size_t first, size_t end)
 imr_assertion imr_assertion_at(const char *text, size_t len, size_t start, size_t end)
 {
     const ex_vocab *v = ex_vocab_default(NULL);
-    if (!v || !text || start >= len || end <= start)
+    if (!v || !text || start >= len || end <= start || len > IMR_EXTRACT_MAX_BYTES)
         return IMR_ASSERT_AFFIRMED;
     if (end > len)
         end = len;

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,6 +692,60 @@ static void deterministic_json(void **state)
     imr_arena_free(a);
 }
 
+/* Several threads extracting at once give each the same facts as one thread alone (the
+ * vocabulary is shared and read-only; scratch memory is per thread). */
+typedef struct worker {
+    const char *text;
+    const char *want;
+    int rounds, bad;
+} worker;
+
+static void *extract_in_thread(void *p)
+{
+    worker *w = p;
+    imr_arena *a = imr_arena_new();
+    imr_buf j = IMR_BUF_INIT;
+    imr_error err = {0};
+    for (int i = 0; i < w->rounds; i++) {
+        imr_facts f = {0};
+        imr_buf_reset(&j);
+        if (imr_extract(w->text, strlen(w->text), "t", imr_default_lexicon(&err), a, &f, &err) ||
+            imr_facts_to_json(&f, IMR_JSON_COMPACT, &j, &err) || strcmp(j.data, w->want))
+            w->bad++;
+        imr_arena_reset(a);
+    }
+    imr_buf_free(&j);
+    imr_arena_free(a);
+    return NULL;
+}
+
+static void threads(void **state)
+{
+    (void)state;
+    char *text = ts_read(IMR_TESTS_DIR "/facts/003_crps_blocks.txt", NULL);
+    if (!text)
+        text = strdup("A 40 year old man denies side effects. Pain was 8/10 and now 3/10 after the block.");
+    imr_arena *a = imr_arena_new();
+    imr_buf want = IMR_BUF_INIT;
+    imr_error err = {0};
+    imr_facts f = extract(text, a);
+    assert_int_equal(imr_facts_to_json(&f, IMR_JSON_COMPACT, &want, &err), IMR_OK);
+    assert_true(f.n > 5);
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){text, want.data, 300, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, extract_in_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].bad, 0);
+    }
+    imr_buf_free(&want);
+    imr_arena_free(a);
+    free(text);
+}
+
 /* Processor time of this process: other work on the machine does not count. */
 static double now_seconds(void)
 {
@@ -824,6 +879,7 @@ int main(void)
         cmocka_unit_test(annotated_set),
         cmocka_unit_test(odd_inputs),
         cmocka_unit_test(deterministic_json),
+        cmocka_unit_test(threads),
         cmocka_unit_test(speed),
         cmocka_unit_test(vocabulary_errors),
     };

@@ -40,7 +40,8 @@ static void facts_text(const imr_facts *f, imr_buf *out)
         imr_buf_printf(out, "[%zu,%zu) %s %s", x->evidence.start, x->evidence.end,
                        imr_assertion_name(x->assertion), x->type);
         field(out, "name", x->name);
-        field(out, "value", x->value);
+        if (x->value != x->evidence.text) /* a value "as written" is the quoted text */
+            field(out, "value", x->value);
         field(out, "qualifier", x->qualifier);
         field(out, "date", x->date);
         field(out, "duration", x->duration);

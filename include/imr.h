@@ -642,6 +642,14 @@ int imr_svc_case_screen(imr_db *db, const imr_actor *who, const char *case_id,
 int imr_svc_case_assign(imr_db *db, const imr_actor *who, const char *case_id,
                         const char *reviewer_id, const char *reason, const char *now,
                         imr_arena *a, const char **out_json, imr_error *err);
+/* How every active panel member fits THIS case, before anyone is assigned: each rule of
+ * assignment met or not (California licence, years, hours, conflicts with the named
+ * parties, same or similar specialty per disputed item, caseload), the reasons in words,
+ * whether automatic assignment may choose them and whether a manual choice is allowed, and
+ * who automatic assignment would choose now (docs/service.md). Reviewers see only their
+ * own row, of their own cases. */
+int imr_svc_case_candidates(imr_db *db, const imr_actor *who, const char *case_id,
+                            const char *now, imr_arena *a, const char **out_json, imr_error *err);
 /* The engine's draft (stored as a new draft version); the reviewer's decisions and edits
  * (`edits_json`: {"items": [{"decision", "rationale", ...}]}); issuing the final letter
  * (attestation required; text, HTML and PDF stored; immutable); corrections as new

@@ -40,6 +40,7 @@ static const route ROUTES[] = {
     {"POST", "/api/cases/{id}/documents", api_document_add, 0},
     {"POST", "/api/cases/{id}/screen", api_case_screen, 0},
     {"POST", "/api/cases/{id}/assign", api_case_assign, 0},
+    {"GET", "/api/cases/{id}/candidates", api_case_candidates, 0},
     {"POST", "/api/cases/{id}/draft", api_case_draft, 0},
     {"GET", "/api/cases/{id}/determination", api_case_determination, 0},
     {"POST", "/api/cases/{id}/decisions", api_case_decide, 0},

@@ -108,7 +108,7 @@ api_handler api_tokens_list, api_token_create, api_token_delete;
 api_handler api_users_list, api_user_create;
 /* api_cases.c: cases and everything under them, reviewers, audit */
 api_handler api_cases_list, api_case_create, api_case_get, api_document_add, api_case_screen,
-    api_case_assign, api_case_draft, api_case_determination, api_case_decide, api_case_issue,
+    api_case_assign, api_case_candidates, api_case_draft, api_case_determination, api_case_decide, api_case_issue,
     api_case_letter, api_case_audit, api_audit_list;
 api_handler api_reviewers_list, api_reviewer_create, api_reviewer_put;
 

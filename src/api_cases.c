@@ -1,9 +1,10 @@
 /*
  * api_cases.c - the API's routes for the IMR organization's work: cases (intake, list,
- * read), their documents, eligibility screening, reviewer assignment, the engine's draft,
- * the reviewer's decisions, issuing the letter and downloading it, the audit trail, and
- * the reviewer panel. Each handler checks the shape of the request, calls the service
- * model (imr_svc_*, which decides who may do what) and passes its JSON through.
+ * read), their documents, eligibility screening, how each panel member fits a case and
+ * reviewer assignment, the engine's draft, the reviewer's decisions, issuing the letter and
+ * downloading it, the audit trail, and the reviewer panel. Each handler checks the shape
+ * of the request, calls the service model (imr_svc_*, which decides who may do what) and
+ * passes its JSON through.
  */
 #include "api.h"
 
@@ -183,6 +184,14 @@ void api_case_assign(api_request *req, api_response *res)
     imr_error err = {0};
     int st = imr_svc_case_assign(req->db, &req->who, req->params[0], reviewer_id, reason, req->now,
                                  req->a, &json, &err);
+    answer(req, res, st, json, 200, &err);
+}
+
+void api_case_candidates(api_request *req, api_response *res)
+{
+    const char *json = NULL;
+    imr_error err = {0};
+    int st = imr_svc_case_candidates(req->db, &req->who, req->params[0], req->now, req->a, &json, &err);
     answer(req, res, st, json, 200, &err);
 }
 

@@ -135,11 +135,14 @@ void svc_case_needs_build(const svc_process *p, const svc_specialties *s, const 
     out->requests = imr_arena_alloc(a, (c->n_items + 1) * sizeof *out->requests);
     out->specialties = imr_arena_alloc(a, (c->n_items + 1) * sizeof *out->specialties);
     out->n_specialties = imr_arena_alloc(a, (c->n_items + 1) * sizeof *out->n_specialties);
+    out->treatments = imr_arena_alloc(a, (c->n_items + 1) * sizeof *out->treatments);
+    for (size_t i = 0; diagnoses && i < diagnoses->n; i++)
+        imr_strlist_push(&out->diagnoses, a, diagnoses->v[i]);
     for (size_t i = 0; i < c->n_items; i++) {
-        imr_treatment t;
-        imr_request_parse(c->items[i].request, lx, a, &t);
+        imr_request_parse(c->items[i].request, lx, a, &out->treatments[i]);
         out->requests[i] = c->items[i].request;
-        svc_item_specialties(s, &t, diagnoses, a, &out->specialties[i], &out->n_specialties[i]);
+        svc_item_specialties(s, &out->treatments[i], &out->diagnoses, a, &out->specialties[i],
+                             &out->n_specialties[i]);
     }
     out->parties = c->parties;
     out->n_parties = c->n_parties;
@@ -150,21 +153,25 @@ void svc_case_needs_build(const svc_process *p, const svc_specialties *s, const 
 
 /* ---------------------------------------------------------------- assessing a candidate */
 
-/* How the reviewer's specialties fit one item: "same: X", "similar: X (for Y)" or NULL. */
-static const char *item_fit(const svc_specialties *s, const svc_candidate *c, const int *want,
-                            size_t n_want, imr_arena *a)
+/* How the reviewer's specialties fit item `i`: "same: X", "similar: X (to Y)" or NULL. A
+ * specialty limited to other kinds of treatment ([limits]) does not count for this item. */
+static const char *item_fit(const svc_specialties *s, const svc_case_needs *need, size_t item,
+                            const svc_candidate *c, imr_arena *a)
 {
+    const int *want = need->specialties[item];
+    size_t n_want = need->n_specialties[item];
+    const imr_treatment *t = &need->treatments[item];
     if (!n_want)
         return "any: no specialty is listed for this treatment";
     const char *similar = NULL;
     for (size_t i = 0; i < c->specialties.n; i++) {
         int have = svc_specialty_find(s, c->specialties.v[i]);
-        if (have < 0)
+        if (have < 0 || !svc_specialty_may_review(s, have, t, &need->diagnoses))
             continue;
         for (size_t k = 0; k < n_want; k++) {
             if (have == want[k])
                 return imr_arena_printf(a, "same: %s", svc_specialty_name(s, have));
-            if (!similar && svc_specialty_similar(s, have, want[k]))
+            if (!similar && svc_specialty_similar(s, have, want[k], t, &need->diagnoses))
                 similar = imr_arena_printf(a, "similar: %s (to %s)", svc_specialty_name(s, have),
                                            svc_specialty_name(s, want[k]));
         }
@@ -182,19 +189,32 @@ static const char *wanted_list(const svc_specialties *s, const int *want, size_t
     return r;
 }
 
-static const char *find_conflict(const svc_process *p, const svc_case_needs *need,
-                                 const svc_candidate *c, imr_arena *a)
+/* A party's role in words: "claims_administrator" -> "claims administrator". */
+static const char *role_words(const char *role, imr_arena *a)
 {
+    char *w = imr_arena_strdup(a, role ? role : "party");
+    for (char *p = w; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    return w;
+}
+
+/* Every party of the case the reviewer is affiliated with, once each: "role name". */
+static void find_conflicts(const svc_process *p, const svc_case_needs *need, const svc_candidate *c,
+                           imr_arena *a, imr_strlist *out)
+{
+    unsigned char *seen = imr_arena_alloc(a, need->n_parties + 1);
     for (size_t k = 0; k < c->n_affiliations; k++) {
         const char *mine = svc_name_key(p, c->affiliations[k].name, a);
         if (!*mine)
             continue;
         for (size_t i = 0; i < need->n_parties; i++)
-            if (*need->party_keys[i] && !strcmp(mine, need->party_keys[i]))
-                return imr_arena_printf(a, "%s %s", need->parties[i].role ? need->parties[i].role : "party",
-                                        need->parties[i].name);
+            if (!seen[i] && *need->party_keys[i] && !strcmp(mine, need->party_keys[i])) {
+                seen[i] = 1;
+                imr_strlist_push(out, a, imr_arena_printf(a, "%s %s", role_words(need->parties[i].role, a),
+                                                          need->parties[i].name));
+            }
     }
-    return NULL;
 }
 
 void svc_assess(const svc_process *p, const svc_specialties *s, const svc_case_needs *need,
@@ -206,7 +226,8 @@ void svc_assess(const svc_process *p, const svc_specialties *s, const svc_case_n
     out->years_ok = c->years_in_practice > p->min_years_in_practice;
     out->hours_ok = c->hours_per_week >= p->min_hours_per_week;
     out->has_capacity = c->open_cases < c->capacity;
-    out->conflict = find_conflict(p, need, c, a);
+    find_conflicts(p, need, c, a, &out->conflicts);
+    out->conflict = out->conflicts.n ? out->conflicts.v[0] : NULL;
     out->specialty_ok = 1;
     if (!out->active)
         imr_strlist_push(&out->problems, a, imr_arena_printf(a, "%s is not active on the panel", c->id));
@@ -223,10 +244,10 @@ void svc_assess(const svc_process *p, const svc_specialties *s, const svc_case_n
                          c->hours_per_week < 0
                              ? imr_arena_printf(a, "%s has no weekly hours of practice stated; at least %d are required", c->id, p->min_hours_per_week)
                              : imr_arena_printf(a, "%s practices %d hours a week; at least %d are required", c->id, c->hours_per_week, p->min_hours_per_week));
-    if (out->conflict)
-        imr_strlist_push(&out->problems, a, imr_arena_printf(a, "%s is affiliated with the %s", c->id, out->conflict));
+    for (size_t i = 0; i < out->conflicts.n; i++)
+        imr_strlist_push(&out->problems, a, imr_arena_printf(a, "%s is affiliated with the %s", c->id, out->conflicts.v[i]));
     for (size_t i = 0; i < need->n_items; i++) {
-        const char *fit = item_fit(s, c, need->specialties[i], need->n_specialties[i], a);
+        const char *fit = item_fit(s, need, i, c, a);
         imr_strlist_push(&out->matches, a, fit ? fit : "none");
         if (!fit) {
             out->specialty_ok = 0;

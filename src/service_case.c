@@ -274,6 +274,48 @@ static const char *const LIST_STATEMENTS[4][2] = {
     {LIST_SQL(LEAD_NONE, ASC), LIST_SQL(LEAD_NONE, DESC)},
 };
 
+/* How many cases the filters select in all. A page that is not full ends the list, so its
+ * total is known without counting. Otherwise the count names only the filters given (fixed
+ * fragments, values always bound), so that it stays on an index: no filter counts the
+ * smallest index, a status or a reviewer their covering index, overdue a range of
+ * cases_by_status; a case-number prefix reads the primary key's index only. A priority
+ * filter has no index of its own and reads the rows the other filters leave. */
+static int list_total(imr_db *db, const char *const *params, int offset, int limit, size_t rows,
+                      imr_arena *a, long *total, imr_error *err)
+{
+    static const char *const FRAGMENT[5] = {
+        " AND status = CAST($%d AS TEXT)",
+        " AND reviewer_id = CAST($%d AS TEXT)",
+        " AND priority = CAST($%d AS TEXT)",
+        " AND substr(id, 1, length(CAST($%d AS TEXT))) = CAST($%d AS TEXT)",
+        " AND status IN ('received', 'eligible', 'assigned', 'in_review') AND due_date < CAST($%d AS TEXT)",
+    };
+    if (rows > 0 && rows < (size_t)limit) {
+        *total = offset + (long)rows;
+        return IMR_OK;
+    }
+    if (rows == 0 && offset == 0) {
+        *total = 0;
+        return IMR_OK;
+    }
+    imr_buf sql = IMR_BUF_INIT;
+    const char *given[5];
+    int n = 0;
+    imr_buf_puts(&sql, "SELECT COUNT(*) FROM cases WHERE 1 = 1");
+    for (int i = 0; i < 5; i++)
+        if (params[i]) {
+            given[n] = params[i];
+            n++;
+            imr_buf_printf(&sql, FRAGMENT[i], n, n);
+        }
+    imr_db_rows r;
+    int st = imr_db_exec(db, sql.data, given, n, a, &r, err);
+    imr_buf_free(&sql);
+    if (!st)
+        *total = r.n_rows ? atol(imr_db_text(&r, 0, 0)) : 0;
+    return st;
+}
+
 static int list_sort(const char *sort, int *desc, imr_error *err)
 {
     *desc = 0;
@@ -320,13 +362,17 @@ int imr_svc_case_list(imr_db *db, const imr_actor *who, const imr_case_filter *f
     const char *params[] = {status, reviewer, f->priority && *f->priority ? f->priority : NULL,
                             f->q && *f->q ? f->q : NULL, f->overdue_only ? today : NULL, lim, off};
     imr_db_rows r;
+    long total = 0;
     st = imr_db_exec(db, LIST_STATEMENTS[lead][desc], params, 7, a, &r, err);
+    if (!st)
+        st = list_total(db, params, f->offset, limit, r.n_rows, a, &total, err);
     for (size_t i = 0; !st && i < r.n_rows; i++) {
         const char *row = svc_view_with_clock(imr_db_text(&r, i, 2), imr_db_text(&r, i, 0),
                                               imr_db_text(&r, i, 1), now, NULL, a);
         json_array_append_new(cases, json_loads(row, 0, NULL));
     }
     json_object_set_new(out, "cases", cases);
+    json_object_set_new(out, "total", json_integer(total));
     json_object_set_new(out, "limit", json_integer(limit));
     json_object_set_new(out, "offset", json_integer(f->offset));
     json_object_set_new(out, "sort", json_string(desc ? "-due_date" : "due_date"));
@@ -342,7 +388,7 @@ int imr_svc_case_list(imr_db *db, const imr_actor *who, const imr_case_filter *f
 
 static int document_in_tx(imr_db *db, const imr_actor *who, const svc_case_row *row,
                           const intake_doc *d, const char *id, const char *now, const char *today,
-                          imr_arena *a, imr_error *err)
+                          imr_arena *a, const char **out_json, imr_error *err)
 {
     int st = svc_case_touch(db, row, row->status, now, err);
     if (!st)
@@ -360,7 +406,7 @@ static int document_in_tx(imr_db *db, const imr_actor *who, const svc_case_row *
     }
     if (!st)
         st = svc_case_finish(db, who, row->id, "document.add", svc_case_state(row, a),
-                             document_json(row->id, id, d, now), now, a, NULL, err);
+                             document_json(row->id, id, d, now), now, a, out_json, err);
     return st;
 }
 
@@ -391,15 +437,12 @@ int imr_svc_document_add(imr_db *db, const imr_actor *who, const char *case_id,
     const char *id = svc_new_id("D-", a);
     if ((st = imr_db_begin(db, err)))
         return svc_db_fail(err, st);
-    st = document_in_tx(db, who, &row, &d, id, now, today, a, err);
+    st = document_in_tx(db, who, &row, &d, id, now, today, a, out_json, err);
     if (!st && (st = imr_db_commit(db, err)))
         svc_db_fail(err, st);
-    if (st) {
+    if (st)
         imr_db_rollback(db);
-        return st;
-    }
-    *out_json = svc_dump(document_json(case_id, id, &d, now), a);
-    return IMR_OK;
+    return st;
 }
 
 /* ---------------------------------------------------------------- screening */

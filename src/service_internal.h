@@ -55,8 +55,14 @@ const svc_specialties *svc_specialty_rules(imr_error *err);
 /* Index of a specialty (or of the specialty an alias names), or -1 when unknown. */
 int svc_specialty_find(const svc_specialties *s, const char *name);
 const char *svc_specialty_name(const svc_specialties *s, int index);
-/* 1 when the two specialties share a group. */
-int svc_specialty_similar(const svc_specialties *s, int a, int b);
+/* 1 when specialty `a` is similar to `b` for this disputed item: the same, or sharing a
+ * group whose conditions the item meets (a group holds for some kinds of treatment only). */
+int svc_specialty_similar(const svc_specialties *s, int a, int b, const imr_treatment *t,
+                          const imr_strlist *diagnoses);
+/* 1 when a reviewer of this specialty may review the item at all: the specialty has no
+ * [limits] line, or one whose conditions the item meets (chiropractors: physical medicine). */
+int svc_specialty_may_review(const svc_specialties *s, int specialty, const imr_treatment *t,
+                             const imr_strlist *diagnoses);
 /* The specialties that evaluate or treat one disputed item: indexes into *out (arena). */
 void svc_item_specialties(const svc_specialties *s, const imr_treatment *t,
                           const imr_strlist *diagnoses, imr_arena *a, int **out, size_t *n);
@@ -126,6 +132,8 @@ typedef struct svc_candidate {
 typedef struct svc_case_needs {
     size_t n_items;
     const char **requests;
+    imr_treatment *treatments; /* per item, as imr_request_parse reads it */
+    imr_strlist diagnoses;     /* the case's diagnoses (copied) */
     int **specialties; /* per item: indexes into the specialty rules */
     size_t *n_specialties;
     const imr_party *parties;
@@ -139,7 +147,8 @@ void svc_case_needs_build(const svc_process *p, const svc_specialties *s, const 
 
 typedef struct svc_assessment {
     int active, licensed, years_ok, hours_ok, has_capacity, specialty_ok;
-    const char *conflict;       /* the party the reviewer is affiliated with, or NULL */
+    const char *conflict;       /* the (first) party the reviewer is affiliated with, or NULL */
+    imr_strlist conflicts;      /* every such party: "role name" */
     imr_strlist problems;       /* one sentence per unmet rule */
     imr_strlist matches;        /* per item: how the reviewer's specialty fits it */
     int refused;                /* a rule not even a manual override may break */

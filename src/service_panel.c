@@ -2,7 +2,8 @@
  * service_panel.c - the reviewer panel and assignment in the IMR service model: keeping
  * reviewer profiles (credentials, licensure, practice, affiliations, capacity), assigning a
  * case to a qualified, conflict-free reviewer (automatically, or by an administrator with a
- * stated reason), and reading the audit log.
+ * stated reason), how every panel member fits a case before assignment (the candidates),
+ * and reading the audit log.
  */
 #include "service_internal.h"
 #include "json_read.h"
@@ -285,6 +286,7 @@ int imr_svc_reviewer_list(imr_db *db, const imr_actor *who, imr_arena *a,
 typedef struct panel {
     svc_candidate *c;
     svc_assessment *as;
+    imr_reviewer_profile *prof;
     size_t n;
 } panel;
 
@@ -309,10 +311,10 @@ static int read_panel(imr_db *db, const svc_process *proc, const svc_specialties
     pn->n = r.n_rows;
     pn->c = imr_arena_alloc(a, (r.n_rows + 1) * sizeof *pn->c);
     pn->as = imr_arena_alloc(a, (r.n_rows + 1) * sizeof *pn->as);
+    pn->prof = imr_arena_alloc(a, (r.n_rows + 1) * sizeof *pn->prof);
     for (size_t i = 0; i < r.n_rows; i++) {
-        imr_reviewer_profile prof;
         st = svc_reviewer_read(imr_db_text(&r, i, 0), imr_db_text(&r, i, 1), atoi(imr_db_text(&r, i, 2)) != 0,
-                               atoi(imr_db_text(&r, i, 3)), proc, a, &pn->c[i], &prof, err);
+                               atoi(imr_db_text(&r, i, 3)), proc, a, &pn->c[i], &pn->prof[i], err);
         if (st)
             return st;
         svc_assess(proc, sp, need, &pn->c[i], a, &pn->as[i]);
@@ -328,6 +330,31 @@ static const char *joined(const imr_strlist *l, const char *sep, imr_arena *a)
     const char *s = imr_arena_strdup(a, b.data ? b.data : "");
     imr_buf_free(&b);
     return s;
+}
+
+/* What keeps a reviewer from a case, in a few words (the candidates list has the full
+ * sentences): "not licensed in California, no same or similar specialty". */
+static const char *brief(const svc_assessment *as, imr_arena *a)
+{
+    const svc_process *p = svc_process_rules(NULL);
+    imr_buf b = IMR_BUF_INIT;
+    if (!as->active)
+        imr_buf_printf(&b, ", inactive");
+    if (!as->licensed)
+        imr_buf_printf(&b, ", not licensed in %s", p ? p->required_licensure : "the state");
+    if (!as->years_ok)
+        imr_buf_printf(&b, ", too few years in practice");
+    if (!as->hours_ok)
+        imr_buf_printf(&b, ", too few hours a week");
+    for (size_t i = 0; i < as->conflicts.n; i++)
+        imr_buf_printf(&b, ", affiliated with the %s", as->conflicts.v[i]);
+    if (!as->specialty_ok)
+        imr_buf_printf(&b, ", no same or similar specialty for every item");
+    if (!as->has_capacity)
+        imr_buf_printf(&b, ", no capacity left");
+    const char *r = imr_arena_strdup(a, b.len > 2 ? b.data + 2 : "qualified");
+    imr_buf_free(&b);
+    return r;
 }
 
 /* Choose: the named reviewer (checked), or the least loaded qualified one. Returns the index. */
@@ -351,9 +378,9 @@ static int choose(const panel *pn, const char *manual, const char *current, imr_
     if (*chosen >= 0)
         return IMR_OK;
     imr_buf b = IMR_BUF_INIT;
-    for (size_t i = 0; i < pn->n && b.len < 300; i++)
+    for (size_t i = 0; i < pn->n; i++)
         if (!current || strcmp(pn->c[i].id, current))
-            imr_buf_printf(&b, "%s%s", b.len ? "; " : "", joined(&pn->as[i].problems, "; ", a));
+            imr_buf_printf(&b, "%s%s: %s", b.len ? "; " : "", pn->c[i].id, brief(&pn->as[i], a));
     int st = svc_fail(err, 422, "reviewer_id", "no qualified, conflict-free reviewer is free on the panel (%zu active)%s%s",
                       pn->n, b.len ? ": " : "", b.data ? b.data : "");
     imr_buf_free(&b);
@@ -427,6 +454,32 @@ static int may_assign(const imr_actor *who, const char *manual, const char *reas
     return IMR_OK;
 }
 
+/* What the stored case asks of its reviewer: each item's specialties, the parties. */
+static int case_needs(imr_db *db, const svc_case_row *row, const svc_process *proc,
+                      const svc_specialties *sp, imr_arena *a, svc_case_needs *need, imr_error *err)
+{
+    imr_case *c = NULL;
+    int st = svc_engine_case(db, row, a, &c, err);
+    if (st)
+        return st;
+    json_t *root = svc_parse_stored(row->case_json, "cases.case_json", err);
+    if (!root)
+        return IMR_EX_SOFTWARE;
+    imr_strlist dx = {0};
+    json_t *arr = json_object_get(root, "diagnoses");
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (json_is_string(json_array_get(arr, i)))
+            imr_strlist_push(&dx, a, json_string_value(json_array_get(arr, i)));
+    json_decref(root);
+    svc_case_needs_build(proc, sp, c, imr_default_lexicon(NULL), &dx, a, need);
+    return IMR_OK;
+}
+
+static int assignable(const char *status)
+{
+    return !strcmp(status, "eligible") || !strcmp(status, "assigned") || !strcmp(status, "in_review");
+}
+
 int imr_svc_case_assign(imr_db *db, const imr_actor *who, const char *case_id,
                         const char *reviewer_id, const char *reason, const char *now,
                         imr_arena *a, const char **out_json, imr_error *err)
@@ -444,23 +497,12 @@ int imr_svc_case_assign(imr_db *db, const imr_actor *who, const char *case_id,
         return st;
     if (!now || !*now)
         return svc_fail(err, 400, "now", "a timestamp is required");
-    if (strcmp(row.status, "eligible") && strcmp(row.status, "assigned") && strcmp(row.status, "in_review"))
+    if (!assignable(row.status))
         return svc_fail(err, 409, "status", "case %s cannot be assigned while %s%s", case_id, row.status,
                         !strcmp(row.status, "received") ? " (screen it first)" : "");
-    imr_case *c = NULL;
-    if ((st = svc_engine_case(db, &row, a, &c, err)))
-        return st;
-    json_t *root = svc_parse_stored(row.case_json, "cases.case_json", err);
-    if (!root)
-        return IMR_EX_SOFTWARE;
-    imr_strlist dx = {0};
-    json_t *arr = json_object_get(root, "diagnoses");
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (json_is_string(json_array_get(arr, i)))
-            imr_strlist_push(&dx, a, json_string_value(json_array_get(arr, i)));
-    json_decref(root);
     svc_case_needs need;
-    svc_case_needs_build(proc, sp, c, imr_default_lexicon(NULL), &dx, a, &need);
+    if ((st = case_needs(db, &row, proc, sp, a, &need, err)))
+        return st;
     panel pn = {0};
     long chosen = -1;
     if ((st = read_panel(db, proc, sp, &need, manual, a, &pn, err)) ||
@@ -475,6 +517,111 @@ int imr_svc_case_assign(imr_db *db, const imr_actor *who, const char *case_id,
     if (st)
         imr_db_rollback(db);
     return st;
+}
+
+/* ---------------------------------------------------------------- candidates for a case */
+
+/* One panel member as the candidates list shows them: each rule met or not, and why. */
+static json_t *candidate_json(const svc_case_needs *need, const svc_candidate *c,
+                              const imr_reviewer_profile *prof, const svc_assessment *as, const char *current)
+{
+    json_t *o = json_object(), *rules = json_object(), *items = json_array();
+    json_object_set_new(o, "id", json_string(c->id));
+    json_object_set_new(o, "current", json_boolean(current && !strcmp(current, c->id)));
+    json_object_set_new(o, "qualified", json_boolean(as->qualified));
+    json_object_set_new(o, "manual_allowed", json_boolean(!as->refused));
+    json_object_set_new(o, "specialties", list_json(&prof->reviewer.specialties));
+    json_object_set_new(o, "subspecialties", list_json(&prof->reviewer.subspecialties));
+    json_object_set_new(o, "licensure", list_json(&prof->reviewer.licensure));
+    json_object_set_new(o, "years_in_practice", c->years_in_practice >= 0 ? json_integer(c->years_in_practice) : json_null());
+    json_object_set_new(o, "hours_per_week", c->hours_per_week >= 0 ? json_integer(c->hours_per_week) : json_null());
+    json_object_set_new(o, "open_cases", json_integer(c->open_cases));
+    json_object_set_new(o, "capacity", json_integer(c->capacity));
+    json_object_set_new(rules, "active", json_boolean(as->active));
+    json_object_set_new(rules, "licensed", json_boolean(as->licensed));
+    json_object_set_new(rules, "years_in_practice", json_boolean(as->years_ok));
+    json_object_set_new(rules, "hours_per_week", json_boolean(as->hours_ok));
+    json_object_set_new(rules, "conflict_free", json_boolean(as->conflicts.n == 0));
+    json_object_set_new(rules, "specialty", json_boolean(as->specialty_ok));
+    json_object_set_new(rules, "capacity", json_boolean(as->has_capacity));
+    json_object_set_new(o, "rules", rules);
+    json_object_set_new(o, "conflicts", list_json(&as->conflicts));
+    for (size_t i = 0; i < need->n_items; i++) {
+        json_t *it = json_object();
+        const char *fit = i < as->matches.n ? as->matches.v[i] : "none";
+        json_object_set_new(it, "request", json_string(need->requests[i] ? need->requests[i] : ""));
+        json_object_set_new(it, "fit", json_string(fit));
+        json_object_set_new(it, "ok", json_boolean(strcmp(fit, "none") != 0));
+        json_array_append_new(items, it);
+    }
+    json_object_set_new(o, "specialty_fit", items);
+    json_object_set_new(o, "reasons", list_json(&as->problems));
+    return o;
+}
+
+static json_t *needs_json(const svc_specialties *sp, const svc_case_needs *need)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < need->n_items; i++) {
+        json_t *it = json_object(), *names = json_array();
+        for (size_t k = 0; k < need->n_specialties[i]; k++)
+            json_array_append_new(names, json_string(svc_specialty_name(sp, need->specialties[i][k])));
+        json_object_set_new(it, "request", json_string(need->requests[i] ? need->requests[i] : ""));
+        json_object_set_new(it, "kind", json_string(imr_treatment_kind_name(need->treatments[i].kind)));
+        json_object_set_new(it, "specialties", names);
+        json_array_append_new(arr, it);
+    }
+    return arr;
+}
+
+int imr_svc_case_candidates(imr_db *db, const imr_actor *who, const char *case_id,
+                            const char *now, imr_arena *a, const char **out_json, imr_error *err)
+{
+    const svc_process *proc;
+    const svc_specialties *sp;
+    svc_case_row row;
+    int st = svc_case_load(db, who, case_id, a, &row, err);
+    if (!st)
+        st = svc_rules(&proc, &sp, err);
+    if (st)
+        return st;
+    svc_case_needs need;
+    panel pn = {0};
+    const char *only = who->role == IMR_ROLE_REVIEWER ? (who->reviewer_id ? who->reviewer_id : "") : NULL;
+    if ((st = case_needs(db, &row, proc, sp, a, &need, err)) ||
+        (st = read_panel(db, proc, sp, &need, only, a, &pn, err)))
+        return st;
+    json_t *arr = json_array(), *rules = json_object(), *out = json_object();
+    for (size_t i = 0; i < pn.n; i++)
+        json_array_append_new(arr, candidate_json(&need, &pn.c[i], &pn.prof[i], &pn.as[i], row.reviewer_id));
+    /* who automatic assignment would choose now: someone other than the current reviewer */
+    long pick = -1;
+    if (assignable(row.status) && !only) {
+        unsigned char *was = imr_arena_alloc(a, pn.n + 1);
+        for (size_t i = 0; i < pn.n; i++)
+            if (row.reviewer_id && !strcmp(pn.c[i].id, row.reviewer_id)) {
+                was[i] = (unsigned char)pn.as[i].qualified;
+                pn.as[i].qualified = 0;
+            }
+        pick = svc_pick(pn.c, pn.as, pn.n);
+        for (size_t i = 0; i < pn.n; i++)
+            if (was[i])
+                pn.as[i].qualified = 1;
+    }
+    json_object_set_new(rules, "required_licensure", json_string(proc->required_licensure));
+    json_object_set_new(rules, "min_years_in_practice", json_integer(proc->min_years_in_practice));
+    json_object_set_new(rules, "min_hours_per_week", json_integer(proc->min_hours_per_week));
+    json_object_set_new(out, "case_id", json_string(row.id));
+    json_object_set_new(out, "status", json_string(row.status));
+    json_object_set_new(out, "reviewer_id", svc_jstr(row.reviewer_id));
+    json_object_set_new(out, "assignable", json_boolean(assignable(row.status)));
+    json_object_set_new(out, "automatic_choice", pick >= 0 ? json_string(pn.c[pick].id) : json_null());
+    json_object_set_new(out, "rules", rules);
+    json_object_set_new(out, "items", needs_json(sp, &need));
+    json_object_set_new(out, "candidates", arr);
+    *out_json = svc_dump(out, a);
+    (void)now;
+    return IMR_OK;
 }
 
 /* Used by service_review.c when a review closes or reopens. */

@@ -1,7 +1,8 @@
 /*
  * service_rules.c - reading the service model's two rules files: rules/process.tsv (the
  * process's numbers, names and sentences) and rules/specialties.tsv (which specialties
- * evaluate or treat which treatments, and which specialties are similar). Both are checked
+ * evaluate or treat which treatments, which specialties are similar for which kinds of
+ * treatment, and which specialties review only some kinds). Both are checked
  * as they load, with errors naming file and line, and loaded once per process.
  */
 #include "service_internal.h"
@@ -297,25 +298,55 @@ char *svc_fill(imr_arena *a, const char *tmpl, const char *const *vars)
 
 #define MAX_GROUPS 64
 
+/* Conditions on one disputed item, as written in specialties.tsv: per field, the values
+ * allowed (lower case; any one of them will do); an empty list leaves the field free.
+ * `any` is the "*" of a group that holds for every item. */
+typedef struct item_cond {
+    imr_strlist kind, drug_class, body_part, procedure, diagnosis;
+    int fields; /* how many fields are constrained: the specificity of a [treats] line */
+    int any;
+} item_cond;
+
 typedef struct treat_rule {
-    const char *kind, *drug_class, *body_part, *procedure, *diagnosis; /* lower case or NULL */
-    int specificity;
+    item_cond cond;
+    int line;
     int *specialties;
     size_t n;
 } treat_rule;
+
+typedef struct limit_rule { /* one [limits] line: the items a specialty may review */
+    int specialty;
+    item_cond cond;
+} limit_rule;
 
 struct svc_specialties {
     imr_strlist names;        /* canonical, as written */
     uint64_t *groups;         /* per specialty: the groups it belongs to */
     size_t cap;
+    item_cond where[MAX_GROUPS]; /* per group: the items for which it makes specialties similar */
     imr_strlist alias_from;   /* as written */
     int *alias_to;
     size_t alias_cap;
+    limit_rule *limits;
+    size_t n_limits, limits_cap;
     treat_rule *rules;
     size_t n_rules, rules_cap;
     int n_groups;
     imr_arena *arena;
 };
+
+/* Grow an arena array of `size`-byte elements holding `n` to room for one more. */
+static void *grow(imr_arena *a, void *v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *nv = imr_arena_alloc(a, c * size);
+    if (v)
+        memcpy(nv, v, n * size);
+    *cap = c;
+    return nv;
+}
 
 int svc_specialty_find(const svc_specialties *s, const char *name)
 {
@@ -335,12 +366,160 @@ const char *svc_specialty_name(const svc_specialties *s, int index)
     return index >= 0 && (size_t)index < s->names.n ? s->names.v[index] : NULL;
 }
 
-int svc_specialty_similar(const svc_specialties *s, int a, int b)
+/* ---- conditions */
+
+static int one_of(const imr_strlist *allowed, const char *value)
+{
+    if (!allowed->n)
+        return 1;
+    for (size_t i = 0; value && i < allowed->n; i++)
+        if (!strcasecmp(allowed->v[i], value))
+            return 1;
+    return 0;
+}
+
+/* A procedure condition also holds for a composed procedure that starts with it:
+ * "spinal cord stimulator" for "spinal cord stimulator, trial". */
+static int procedure_in(const imr_strlist *allowed, const char *value)
+{
+    if (one_of(allowed, value))
+        return 1;
+    for (size_t i = 0; value && i < allowed->n; i++) {
+        size_t n = strlen(allowed->v[i]);
+        if (!strncasecmp(allowed->v[i], value, n) && value[n] == ',')
+            return 1;
+    }
+    return 0;
+}
+
+/* A diagnosis condition holds when one of the case's diagnoses contains one of the phrases. */
+static int diagnosis_in(const imr_strlist *phrases, const imr_strlist *diagnoses)
+{
+    if (!phrases->n)
+        return 1;
+    for (size_t k = 0; k < phrases->n; k++)
+        for (size_t i = 0; diagnoses && i < diagnoses->n; i++)
+            if (strcasestr(diagnoses->v[i], phrases->v[k]))
+                return 1;
+    return 0;
+}
+
+static int cond_holds(const item_cond *c, const imr_treatment *t, const imr_strlist *dx)
+{
+    return c->any || (one_of(&c->kind, imr_treatment_kind_name(t->kind)) && one_of(&c->drug_class, t->drug_class) &&
+                      one_of(&c->body_part, t->body_part) && procedure_in(&c->procedure, t->procedure) &&
+                      diagnosis_in(&c->diagnosis, dx));
+}
+
+static int lists_meet(const imr_strlist *x, const imr_strlist *y)
+{
+    if (!x->n || !y->n)
+        return 1;
+    for (size_t i = 0; i < x->n; i++)
+        if (one_of(y, x->v[i]))
+            return 1;
+    return 0;
+}
+
+/* Can one item satisfy both? (Diagnoses are phrases found inside text: not compared.) */
+static int conds_meet(const item_cond *x, const item_cond *y)
+{
+    return x->any || y->any ||
+           (lists_meet(&x->kind, &y->kind) && lists_meet(&x->drug_class, &y->drug_class) &&
+            lists_meet(&x->body_part, &y->body_part) && lists_meet(&x->procedure, &y->procedure));
+}
+
+/* One "field=value|value" condition. */
+static int cond_field(tsv *t, imr_arena *a, item_cond *c, char *text, imr_error *err)
+{
+    char *eq = strchr(text, '=');
+    if (!eq || eq == text || !eq[1])
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "condition \"%s\": expected field=value", text);
+    *eq = '\0';
+    const char *field = text;
+    imr_strlist *slot;
+    if (!strcmp(field, "kind"))
+        slot = &c->kind;
+    else if (!strcmp(field, "class"))
+        slot = &c->drug_class;
+    else if (!strcmp(field, "body_part"))
+        slot = &c->body_part;
+    else if (!strcmp(field, "procedure"))
+        slot = &c->procedure;
+    else if (!strcmp(field, "diagnosis"))
+        slot = &c->diagnosis;
+    else
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
+                             "unknown field \"%s\" (kind, class, body_part, procedure, diagnosis)", field);
+    if (slot->n)
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "%s is given twice", field);
+    if (split_bar(a, eq + 1, 1, slot))
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "%s=%s: expected values separated by '|'",
+                             field, eq + 1);
+    for (size_t i = 0; i < slot->n; i++) {
+        imr_treatment_kind k;
+        if (slot == &c->kind && imr_treatment_kind_from_name(slot->v[i], &k))
+            return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "kind=%s: not a treatment kind", slot->v[i]);
+        if (slot == &c->drug_class && !imr_drug_class_valid(slot->v[i]))
+            return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "class=%s: not a drug class", slot->v[i]);
+    }
+    c->fields++;
+    return IMR_OK;
+}
+
+/* "field=value; field=value|value" (or "*" where `star` allows it). */
+static int parse_cond(tsv *t, imr_arena *a, const char *text, int star, item_cond *c, imr_error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (star && !strcmp(text, "*")) {
+        c->any = 1;
+        return IMR_OK;
+    }
+    char *copy = imr_arena_strdup(a, text), *save = NULL;
+    for (char *p = strtok_r(copy, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
+        while (*p == ' ')
+            p++;
+        int st = cond_field(t, a, c, p, err);
+        if (st)
+            return st;
+    }
+    if (!c->fields)
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "a line needs at least one condition%s",
+                             star ? " (or * for every item)" : "");
+    return IMR_OK;
+}
+
+/* ---- similar and limited specialties */
+
+int svc_specialty_similar(const svc_specialties *s, int a, int b, const imr_treatment *t,
+                          const imr_strlist *diagnoses)
 {
     if (a < 0 || b < 0)
         return 0;
-    return a == b || (s->groups[a] & s->groups[b]) != 0;
+    if (a == b)
+        return 1;
+    uint64_t shared = s->groups[a] & s->groups[b];
+    for (int g = 0; shared && g < s->n_groups; g++)
+        if (((shared >> g) & 1) && cond_holds(&s->where[g], t, diagnoses))
+            return 1;
+    return 0;
 }
+
+int svc_specialty_may_review(const svc_specialties *s, int specialty, const imr_treatment *t,
+                             const imr_strlist *diagnoses)
+{
+    int limited = 0;
+    for (size_t i = 0; i < s->n_limits; i++) {
+        if (s->limits[i].specialty != specialty)
+            continue;
+        if (cond_holds(&s->limits[i].cond, t, diagnoses))
+            return 1;
+        limited = 1;
+    }
+    return !limited;
+}
+
+/* ---- the sections */
 
 static int add_specialty(svc_specialties *s, const char *name)
 {
@@ -362,14 +541,18 @@ static int add_specialty(svc_specialties *s, const char *name)
 
 static int group_line(tsv *t, svc_specialties *s, imr_error *err)
 {
-    if (t->ncol != 2)
-        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "expected group<TAB>specialty|specialty|...");
+    if (t->ncol != 3)
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
+                             "expected group<TAB>specialty|specialty|...<TAB>the items it holds for (conditions, or *)");
     if (s->n_groups >= MAX_GROUPS)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "more than %d groups", MAX_GROUPS);
     imr_strlist members = {0};
     if (split_bar(s->arena, t->col[1], 0, &members) || members.n < 2)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
                              "a group names at least two specialties, separated by '|'");
+    int st = parse_cond(t, s->arena, t->col[2], 1, &s->where[s->n_groups], err);
+    if (st)
+        return st;
     for (size_t i = 0; i < members.n; i++) {
         int k = add_specialty(s, members.v[i]);
         s->groups[k] |= (uint64_t)1 << s->n_groups;
@@ -389,51 +572,27 @@ static int alias_line(tsv *t, svc_specialties *s, imr_error *err)
     if (svc_specialty_find(s, t->col[0]) >= 0)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
                              "\"%s\" is already a specialty or an alias", t->col[0]);
-    if (s->alias_from.n == s->alias_cap) {
-        size_t cap = s->alias_cap ? s->alias_cap * 2 : 16;
-        int *v = imr_arena_alloc(s->arena, cap * sizeof *v);
-        if (s->alias_to)
-            memcpy(v, s->alias_to, s->alias_from.n * sizeof *v);
-        s->alias_to = v;
-        s->alias_cap = cap;
-    }
+    s->alias_to = grow(s->arena, s->alias_to, s->alias_from.n, &s->alias_cap, sizeof *s->alias_to);
     s->alias_to[s->alias_from.n] = to;
     imr_strlist_push(&s->alias_from, s->arena, t->col[0]);
     return IMR_OK;
 }
 
-/* One "field=value" condition of a [treats] line. */
-static int treat_condition(tsv *t, svc_specialties *s, treat_rule *r, char *cond, imr_error *err)
+static int limit_line(tsv *t, svc_specialties *s, imr_error *err)
 {
-    char *eq = strchr(cond, '=');
-    if (!eq || eq == cond || !eq[1])
+    if (t->ncol != 2)
+        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "expected specialty<TAB>conditions");
+    limit_rule r;
+    memset(&r, 0, sizeof r);
+    r.specialty = svc_specialty_find(s, t->col[0]);
+    if (r.specialty < 0)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
-                             "condition \"%s\": expected field=value", cond);
-    *eq = '\0';
-    const char *field = cond, *value = lower_dup(s->arena, eq + 1);
-    const char **slot = NULL;
-    if (!strcmp(field, "kind")) {
-        imr_treatment_kind k;
-        if (imr_treatment_kind_from_name(value, &k))
-            return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "kind=%s: not a treatment kind", value);
-        slot = &r->kind;
-    } else if (!strcmp(field, "class")) {
-        if (!imr_drug_class_valid(value))
-            return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "class=%s: not a drug class", value);
-        slot = &r->drug_class;
-    } else if (!strcmp(field, "body_part"))
-        slot = &r->body_part;
-    else if (!strcmp(field, "procedure"))
-        slot = &r->procedure;
-    else if (!strcmp(field, "diagnosis"))
-        slot = &r->diagnosis;
-    else
-        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line,
-                             "unknown field \"%s\" (kind, class, body_part, procedure, diagnosis)", field);
-    if (*slot)
-        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "%s is given twice", field);
-    *slot = value;
-    r->specificity++;
+                             "\"%s\" is not a specialty of any group", t->col[0]);
+    int st = parse_cond(t, s->arena, t->col[1], 0, &r.cond, err);
+    if (st)
+        return st;
+    s->limits = grow(s->arena, s->limits, s->n_limits, &s->limits_cap, sizeof *s->limits);
+    s->limits[s->n_limits++] = r;
     return IMR_OK;
 }
 
@@ -441,17 +600,12 @@ static int treat_line(tsv *t, svc_specialties *s, imr_error *err)
 {
     if (t->ncol != 2)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "expected conditions<TAB>specialty|specialty|...");
-    treat_rule r = {0};
-    char *conds = imr_arena_strdup(s->arena, t->col[0]), *save = NULL;
-    for (char *c = strtok_r(conds, ";", &save); c; c = strtok_r(NULL, ";", &save)) {
-        while (*c == ' ')
-            c++;
-        int st = treat_condition(t, s, &r, c, err);
-        if (st)
-            return st;
-    }
-    if (!r.specificity)
-        return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "a line needs at least one condition");
+    treat_rule r;
+    memset(&r, 0, sizeof r);
+    r.line = t->line;
+    int st = parse_cond(t, s->arena, t->col[0], 0, &r.cond, err);
+    if (st)
+        return st;
     imr_strlist names = {0};
     if (split_bar(s->arena, t->col[1], 0, &names) || !names.n)
         return imr_error_set(err, IMR_EX_DATAERR, t->path, t->line, "expected specialties separated by '|'");
@@ -463,15 +617,29 @@ static int treat_line(tsv *t, svc_specialties *s, imr_error *err)
                                  "\"%s\" is not a specialty of any group", names.v[i]);
         r.specialties[r.n++] = k;
     }
-    if (s->n_rules == s->rules_cap) {
-        size_t cap = s->rules_cap ? s->rules_cap * 2 : 64;
-        treat_rule *v = imr_arena_alloc(s->arena, cap * sizeof *v);
-        if (s->rules)
-            memcpy(v, s->rules, s->n_rules * sizeof *v);
-        s->rules = v;
-        s->rules_cap = cap;
-    }
+    s->rules = grow(s->arena, s->rules, s->n_rules, &s->rules_cap, sizeof *s->rules);
     s->rules[s->n_rules++] = r;
+    return IMR_OK;
+}
+
+/* A [treats] line may not name a specialty for items its [limits] exclude. */
+static int check_limits(const svc_specialties *s, const char *path, imr_error *err)
+{
+    for (size_t i = 0; i < s->n_rules; i++) {
+        const treat_rule *r = &s->rules[i];
+        for (size_t k = 0; k < r->n; k++) {
+            int limited = 0, fits = 0;
+            for (size_t j = 0; j < s->n_limits && !fits; j++)
+                if (s->limits[j].specialty == r->specialties[k]) {
+                    limited = 1;
+                    fits = conds_meet(&s->limits[j].cond, &r->cond);
+                }
+            if (limited && !fits)
+                return imr_error_set(err, IMR_EX_DATAERR, path, r->line,
+                                     "\"%s\" is listed for items its [limits] line excludes",
+                                     svc_specialty_name(s, r->specialties[k]));
+        }
+    }
     return IMR_OK;
 }
 
@@ -491,14 +659,18 @@ int svc_specialties_load(const char *path, svc_specialties **out, imr_error *err
             st = group_line(&t, s, err);
         else if (!strcmp(t.section, "aliases"))
             st = alias_line(&t, s, err);
+        else if (!strcmp(t.section, "limits"))
+            st = limit_line(&t, s, err);
         else if (!strcmp(t.section, "treats"))
             st = treat_line(&t, s, err);
         else
             st = imr_error_set(err, IMR_EX_DATAERR, path, t.line,
-                               "a line outside the sections [groups], [aliases], [treats]");
+                               "a line outside the sections [groups], [aliases], [limits], [treats]");
     }
     if (!st && !s->n_rules)
         st = imr_error_set(err, IMR_EX_DATAERR, path, 0, "no [treats] lines");
+    if (!st)
+        st = check_limits(s, path, err);
     imr_buf_free(&buf);
     if (st) {
         svc_specialties_free(s);
@@ -514,42 +686,19 @@ void svc_specialties_free(svc_specialties *s)
         imr_arena_free(s->arena);
 }
 
-static int same_text(const char *rule, const char *value)
-{
-    return !rule || (value && !strcasecmp(rule, value));
-}
-
-/* A diagnosis condition holds when one of the case's diagnoses contains the phrase. */
-static int has_diagnosis(const char *phrase, const imr_strlist *diagnoses)
-{
-    if (!phrase)
-        return 1;
-    for (size_t i = 0; diagnoses && i < diagnoses->n; i++)
-        if (strcasestr(diagnoses->v[i], phrase))
-            return 1;
-    return 0;
-}
-
-static int rule_matches(const treat_rule *r, const imr_treatment *t, const imr_strlist *dx)
-{
-    return same_text(r->kind, imr_treatment_kind_name(t->kind)) &&
-           same_text(r->drug_class, t->drug_class) && same_text(r->body_part, t->body_part) &&
-           same_text(r->procedure, t->procedure) && has_diagnosis(r->diagnosis, dx);
-}
-
 void svc_item_specialties(const svc_specialties *s, const imr_treatment *t,
                           const imr_strlist *diagnoses, imr_arena *a, int **out, size_t *n)
 {
     int best = 0;
     for (size_t i = 0; i < s->n_rules; i++)
-        if (s->rules[i].specificity > best && rule_matches(&s->rules[i], t, diagnoses))
-            best = s->rules[i].specificity;
+        if (s->rules[i].cond.fields > best && cond_holds(&s->rules[i].cond, t, diagnoses))
+            best = s->rules[i].cond.fields;
     unsigned char *taken = imr_arena_alloc(a, s->names.n + 1);
     int *v = imr_arena_alloc(a, (s->names.n + 1) * sizeof *v);
     size_t k = 0;
     for (size_t i = 0; best && i < s->n_rules; i++) {
         const treat_rule *r = &s->rules[i];
-        if (r->specificity != best || !rule_matches(r, t, diagnoses))
+        if (r->cond.fields != best || !cond_holds(&r->cond, t, diagnoses))
             continue;
         for (size_t j = 0; j < r->n; j++)
             if (!taken[r->specialties[j]]) {

@@ -175,9 +175,15 @@ typedef struct migration {
     size_t n;
 } migration;
 
+/* case lists filtered by priority alone stay on an index */
+static const step MIGRATION_3[] = {
+    {"CREATE INDEX cases_by_priority ON cases(priority, due_date)", NULL},
+};
+
 static const migration MIGRATIONS[] = {
     {MIGRATION_1, sizeof MIGRATION_1 / sizeof MIGRATION_1[0]},
     {MIGRATION_2, sizeof MIGRATION_2 / sizeof MIGRATION_2[0]},
+    {MIGRATION_3, sizeof MIGRATION_3 / sizeof MIGRATION_3[0]},
 };
 
 static int current_version(imr_db *db, int *version, imr_error *err)

@@ -1,8 +1,11 @@
 /*
  * test_assign.c - choosing the expert reviewer: each qualification rule (California licence,
- * more than five years, at least 24 hours a week, a same or similar specialty), conflicts of
- * interest with names compared after legal suffixes are trimmed, balancing by open caseload
- * with a deterministic tie-break, and manual overrides with and without a reason; directly
+ * more than five years, at least 24 hours a week, a same or similar specialty), the specialty
+ * map's clinical sense (similar only for the kinds of treatment a group holds for; scopes of
+ * practice that stop chiropractors, acupuncturists, psychologists and podiatrists short of
+ * drugs, injections and surgery), conflicts of interest with names compared after legal
+ * suffixes are trimmed, balancing by open caseload with a deterministic tie-break, manual
+ * overrides with and without a reason, and the candidates of a case rule by rule; directly
  * and through the service on SQLite and, when IMR_TEST_PG_URL is set, PostgreSQL.
  */
 #include "support.h"
@@ -149,21 +152,37 @@ static void specialty_map(void **state)
     assert_true(wants(s, "Right carpal tunnel release", NULL, "Hand Surgery"));
     assert_true(wants(s, "Acupuncture x 6 sessions", NULL, "Acupuncture"));
     assert_true(wants(s, "EMG/NCV bilateral upper extremities", NULL, "Neurology"));
-    assert_true(wants(s, "Zoloft 50mg #30", "major depression", "Psychology")); /* the diagnosis line adds */
-    assert_false(wants(s, "Zoloft 50mg #30", NULL, "Psychology"));
-    /* similar: sharing a group; surgeons are similar only to surgeons */
+    assert_true(wants(s, "Zoloft 50mg #30", "major depression", "Psychiatry")); /* the diagnosis line */
+    assert_false(wants(s, "Zoloft 50mg #30", "major depression", "Psychology")); /* psychologists do not prescribe */
+    assert_true(wants(s, "Psychotherapy x 6", "major depression", "Psychology"));
+    assert_true(wants(s, "Spinal cord stimulator trial", NULL, "Pain Medicine")); /* "spinal cord stimulator, trial" */
+    /* similar: sharing a group whose conditions the item meets; surgeons only to surgeons */
+    imr_arena *a = imr_arena_new();
+    imr_treatment opioid, spine_surgery, pt;
+    imr_request_parse("Norco 10/325mg #120", imr_default_lexicon(NULL), a, &opioid);
+    imr_request_parse("Lumbar fusion L4-5", imr_default_lexicon(NULL), a, &spine_surgery);
+    imr_request_parse("Physical therapy 2x6 lumbar spine", imr_default_lexicon(NULL), a, &pt);
     int pmr = svc_specialty_find(s, "Physical Medicine and Rehabilitation");
     int pain = svc_specialty_find(s, "pain medicine");
     int ortho = svc_specialty_find(s, "Orthopedic Surgery"); /* an alias */
     int spine = svc_specialty_find(s, "Spine Surgery");
     int fp = svc_specialty_find(s, "Family Medicine");
-    assert_true(pmr >= 0 && pain >= 0 && ortho >= 0 && spine >= 0 && fp >= 0);
+    int chiro = svc_specialty_find(s, "Chiropractor");
+    assert_true(pmr >= 0 && pain >= 0 && ortho >= 0 && spine >= 0 && fp >= 0 && chiro >= 0);
     assert_string_equal(svc_specialty_name(s, ortho), "Orthopaedic Surgery");
-    assert_true(svc_specialty_similar(s, pmr, pain));
-    assert_true(svc_specialty_similar(s, ortho, spine));
-    assert_false(svc_specialty_similar(s, fp, ortho));
-    assert_false(svc_specialty_similar(s, pmr, ortho));
+    assert_true(svc_specialty_similar(s, pmr, pain, &opioid, NULL));
+    assert_true(svc_specialty_similar(s, ortho, spine, &spine_surgery, NULL));
+    assert_false(svc_specialty_similar(s, fp, ortho, &spine_surgery, NULL));
+    assert_false(svc_specialty_similar(s, pmr, ortho, &spine_surgery, NULL));
+    /* the group of manual medicine holds for physical medicine, not for drugs */
+    assert_true(svc_specialty_similar(s, chiro, pmr, &pt, NULL));
+    assert_false(svc_specialty_similar(s, chiro, pmr, &opioid, NULL));
+    /* and a chiropractor reviews physical medicine only, whatever a group says */
+    assert_true(svc_specialty_may_review(s, chiro, &pt, NULL));
+    assert_false(svc_specialty_may_review(s, chiro, &opioid, NULL));
+    assert_true(svc_specialty_may_review(s, pmr, &opioid, NULL));
     assert_int_equal(svc_specialty_find(s, "Astrology"), -1);
+    imr_arena_free(a);
 }
 
 static void specialty_file_errors(void **state)
@@ -173,15 +192,28 @@ static void specialty_file_errors(void **state)
     snprintf(path, sizeof path, "/tmp/imr-test-specialties-%ld.tsv", (long)getpid());
     struct {
         const char *text, *says;
+        int line; /* the line the error names (0: not checked) */
     } broken[] = {
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=drug\tAstrology\n", "not a specialty"},
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=potion\tPain Medicine\n", "not a treatment kind"},
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\nkind=drug; class=elixir\tPain Medicine\n", "not a drug class"},
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n[treats]\ncolour=red\tPain Medicine\n", "unknown field"},
-        {"[groups]\npain\tPain Medicine\n", "at least two"},
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n[aliases]\nPM\tPodiatry\n", "not a specialty"},
-        {"[groups]\npain\tPain Medicine|Anesthesiology\n", "no [treats]"},
-        {"pain\tPain Medicine|Anesthesiology\n", "outside the sections"},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\nkind=drug\tAstrology\n", "not a specialty", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\nkind=potion\tPain Medicine\n", "not a treatment kind", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\nkind=drug|elixir\tPain Medicine\n", "not a treatment kind", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\nkind=drug; class=elixir\tPain Medicine\n", "not a drug class", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\ncolour=red\tPain Medicine\n", "unknown field", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[treats]\nkind=drug|\tPain Medicine\n", "separated by '|'", 0},
+        {"[groups]\npain\tPain Medicine\t*\n", "at least two", 0},
+        /* every group says for which items it holds */
+        {"[groups]\npain\tPain Medicine|Anesthesiology\n", "the items it holds for", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\tkind=sorcery\n", "not a treatment kind", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[aliases]\nPM\tPodiatry\n", "not a specialty", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[limits]\nPodiatry\tbody_part=foot\n", "not a specialty", 0},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n[limits]\nPain Medicine\t*\n", "condition", 0},
+        /* a [treats] line may not name a specialty for items its limits exclude */
+        {"[groups]\nmanual\tChiropractic|Physical Medicine and Rehabilitation\tkind=physical_medicine\n"
+         "[limits]\nChiropractic\tkind=physical_medicine\n"
+         "[treats]\nkind=physical_medicine\tChiropractic\nkind=drug\tPhysical Medicine and Rehabilitation|Chiropractic\n",
+         "\"Chiropractic\" is listed for items its [limits] line excludes", 7},
+        {"[groups]\npain\tPain Medicine|Anesthesiology\t*\n", "no [treats]", 0},
+        {"pain\tPain Medicine|Anesthesiology\t*\n", "outside the sections", 0},
     };
     for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -194,6 +226,8 @@ static void specialty_file_errors(void **state)
         assert_string_equal(err.where, path);
         if (!strstr(err.message, broken[i].says))
             fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.message, broken[i].says);
+        if (broken[i].line && err.line != broken[i].line)
+            fail_msg("case %zu: the error names line %d, not %d", i, err.line, broken[i].line);
     }
     unlink(path);
 }
@@ -286,7 +320,7 @@ static void each_rule(void **state)
     c.n_affiliations = 1;
     as = assess(&need, &c, a);
     assert_true(as.refused);
-    assert_non_null(strstr(as.conflict, "employer"));
+    assert_string_equal(as.conflict, "employer Acme Holdings, Inc.");
     svc_affiliation prov[] = {{"provider", "Pat Doe MD"}};
     c.affiliations = prov;
     assert_true(assess(&need, &c, a).refused);
@@ -319,6 +353,84 @@ static void each_rule(void **state)
     c = candidate(a, "R-1", "Physical Medicine and Rehabilitation");
     assert_false(assess(&surgery, &c, a).qualified);
     imr_arena_free(a);
+}
+
+/* Who may review what: one line per request and specialty. Each "no" here was a "yes"
+ * under the first specialty map, where groups made specialties similar for every item. */
+static void clinical_fit(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *request, *diagnosis, *specialty;
+        int suits;
+    } fit[] = {
+        /* drugs go to prescribers */
+        {"Norco 10/325mg #120", NULL, "Chiropractic", 0},
+        {"Norco 10/325mg #120", NULL, "Acupuncture", 0},
+        {"Norco 10/325mg #120", NULL, "Physical Therapy", 0},
+        {"Norco 10/325mg #120", NULL, "Psychology", 0},
+        {"Norco 10/325mg #120", NULL, "Physical Medicine and Rehabilitation", 1},
+        {"Norco 10/325mg #120", NULL, "Psychiatry", 1}, /* addiction medicine: opioids */
+        {"Norco 10/325mg #120", NULL, "Sports Medicine", 1},
+        {"Gabapentin 600mg #90", NULL, "Chiropractic", 0},
+        {"Zoloft 50mg #30", "major depression", "Psychology", 0},
+        {"Zoloft 50mg #30", "major depression", "Psychiatry", 1},
+        {"Ambien 10mg #30", NULL, "Sleep Medicine", 1},
+        {"Gabapentin 600mg #90", NULL, "Pulmonary Disease", 0}, /* sleep is not a reason */
+        /* injections go to those who inject */
+        {"Lumbar ESI L4-5", NULL, "Chiropractic", 0},
+        {"Lumbar ESI L4-5", NULL, "Psychiatry", 0},
+        {"Lumbar ESI L4-5", NULL, "Occupational Medicine", 0},
+        {"Lumbar ESI L4-5", NULL, "Anesthesiology", 1},
+        {"Lumbar ESI L4-5", NULL, "Spine Surgery", 1},
+        {"Knee injection", NULL, "Sports Medicine", 1},
+        /* surgery goes to surgeons of the region */
+        {"Lumbar fusion L4-5", NULL, "Chiropractic", 0},
+        {"Lumbar fusion L4-5", NULL, "Podiatry", 0},
+        {"Lumbar fusion L4-5", NULL, "Hand Surgery", 0},
+        {"Lumbar fusion L4-5", NULL, "Spine Surgery", 1},
+        {"Right carpal tunnel release", NULL, "Plastic Surgery", 1},
+        {"Right carpal tunnel release", NULL, "Podiatry", 0},
+        {"Left foot surgery", NULL, "Podiatry", 1},
+        {"Right knee arthroscopy", NULL, "Podiatry", 0},
+        {"Spinal cord stimulator trial", NULL, "Physical Medicine and Rehabilitation", 1},
+        {"Spinal cord stimulator trial", NULL, "Psychiatry", 0},
+        /* manual medicine and acupuncture within their own field */
+        {"Chiropractic treatment 2x6 lumbar spine", NULL, "Chiropractic", 1},
+        {"Physical therapy 2x6 lumbar spine", NULL, "Chiropractic", 1},
+        {"Acupuncture x 6 sessions", NULL, "Acupuncture", 1},
+        {"Physical therapy 2x6 lumbar spine", NULL, "Acupuncture", 0},
+        {"TENS unit purchase", NULL, "Acupuncture", 0},
+        {"Biofeedback x 6", NULL, "Psychology", 1},
+        {"Psychotherapy x 6", "anxiety", "Psychology", 1},
+    };
+    imr_arena *a = imr_arena_new();
+    int wrong = 0;
+    for (size_t i = 0; i < sizeof fit / sizeof fit[0]; i++) {
+        svc_case_needs need;
+        char *json = imr_arena_printf(a,
+                                      "{\"case_number\": \"T\", \"claimant\": {}, \"date_of_injury\": \"2014-01-02\","
+                                      " \"disputed_items\": [{\"request\": \"%s\"}], \"clinical_summary\": \"x\"}",
+                                      fit[i].request);
+        imr_case *c;
+        imr_error err = {0};
+        assert_int_equal(imr_case_from_json(json, strlen(json), "t", a, &c, &err), 0);
+        imr_strlist dx = {0};
+        if (fit[i].diagnosis)
+            imr_strlist_push(&dx, a, fit[i].diagnosis);
+        svc_case_needs_build(proc(), spec(), c, imr_default_lexicon(NULL), &dx, a, &need);
+        svc_candidate cand = candidate(a, "R-1", fit[i].specialty);
+        svc_assessment as = assess(&need, &cand, a);
+        if (as.specialty_ok != fit[i].suits || as.qualified != fit[i].suits) {
+            print_error("%s for \"%s\"%s%s: expected %s, the assessment says %s\n", fit[i].specialty, fit[i].request,
+                        fit[i].diagnosis ? " with " : "", fit[i].diagnosis ? fit[i].diagnosis : "",
+                        fit[i].suits ? "a fit" : "no fit", as.matches.v[0]);
+            wrong++;
+        }
+    }
+    imr_arena_free(a);
+    if (wrong)
+        fail_msg("%d of %zu fits are wrong", wrong, sizeof fit / sizeof fit[0]);
 }
 
 static void balancing(void **state)
@@ -406,6 +518,76 @@ static int open_cases(imr_db *db, const char *id)
     return n;
 }
 
+static json_t *member(json_t *list, const char *id)
+{
+    json_t *arr = json_object_get(list, "candidates");
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(arr, i), "id")), id))
+            return json_array_get(arr, i);
+    fail_msg("%s is not among the candidates", id);
+    return NULL;
+}
+
+static int rule(json_t *m, const char *name)
+{
+    json_t *v = json_object_get(json_object_get(m, "rules"), name);
+    if (!json_is_boolean(v))
+        fail_msg("rule %s is missing", name);
+    return json_is_true(v);
+}
+
+/* CM15-9000007 with the panel of service(): how each member fits, rule by rule. */
+static void candidates(imr_db *db, imr_arena *a)
+{
+    static const imr_actor REV_PAIN1 = {"u-p1", "drpain1", IMR_ROLE_REVIEWER, "R-PAIN-1"};
+    static const imr_actor ANALYST = {"u-an", "analyst1", IMR_ROLE_ANALYST, NULL};
+    const char *out = NULL;
+    imr_error err = {0};
+    assert_int_equal(imr_svc_case_candidates(db, &ANALYST, "CM15-9000007", T, a, &out, &err), 0);
+    json_t *l = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(l, "candidates")), 6);
+    assert_true(json_is_null(json_object_get(l, "automatic_choice"))); /* nobody is free */
+    json_t *items = json_object_get(l, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "kind")), "drug");
+
+    json_t *m = member(l, "R-HARBOR"); /* a conflict: refused even by hand */
+    assert_false(rule(m, "conflict_free"));
+    assert_true(rule(m, "licensed") && rule(m, "specialty"));
+    assert_false(json_is_true(json_object_get(m, "qualified")));
+    assert_false(json_is_true(json_object_get(m, "manual_allowed")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "conflicts"), 0)),
+                        "claims administrator Harbor Claims, Inc.");
+    m = member(l, "R-NV");
+    assert_false(rule(m, "licensed"));
+    assert_false(json_is_true(json_object_get(m, "manual_allowed")));
+    m = member(l, "R-CHIRO"); /* no fitting specialty: may be overridden by hand, with a reason */
+    assert_false(rule(m, "specialty"));
+    assert_true(rule(m, "conflict_free") && rule(m, "licensed") && rule(m, "capacity"));
+    assert_true(json_is_true(json_object_get(m, "manual_allowed")));
+    json_t *fit = json_array_get(json_object_get(m, "specialty_fit"), 0);
+    assert_string_equal(json_string_value(json_object_get(fit, "request")), "Norco 10/325mg #120");
+    assert_false(json_is_true(json_object_get(fit, "ok")));
+    assert_non_null(strstr(json_string_value(json_array_get(json_object_get(m, "reasons"), 0)), "no specialty"));
+    m = member(l, "R-PAIN-2"); /* full */
+    assert_false(rule(m, "capacity"));
+    assert_true(rule(m, "specialty"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(m, "specialty_fit"), 0), "fit")),
+                        "same: Pain Medicine");
+    json_decref(l);
+
+    /* a reviewer sees only their own row, and only of their own cases */
+    assert_int_equal(imr_svc_case_candidates(db, &REV_PAIN1, "CM15-9000007", T, a, &out, &err), IMR_EX_NOINPUT);
+    assert_int_equal(err.http, 404);
+    assert_int_equal(imr_svc_case_candidates(db, &REV_PAIN1, "CM15-9000005", T, a, &out, &err), 0);
+    l = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(l, "candidates")), 1);
+    m = member(l, "R-PAIN-1");
+    assert_true(json_is_true(json_object_get(m, "current")));
+    json_decref(l);
+    assert_int_equal(imr_svc_case_candidates(db, &ANALYST, "CM15-0000000", T, a, &out, &err), IMR_EX_NOINPUT);
+}
+
 static void service(imr_db *db)
 {
     imr_arena *a = imr_arena_new();
@@ -417,11 +599,12 @@ static void service(imr_db *db)
         ", \"affiliations\": [{\"kind\": \"claims_administrator\", \"name\": \"HARBOR CLAIMS LLC\"}]");
     put(db, a, "R-NV", "Pain Medicine", "Nevada", "");
     put(db, a, "R-ORTHO", "Orthopaedic Surgery", "California", "");
-    /* the panel as intake sees it: five members, R-NV not licensed where it matters */
+    put(db, a, "R-CHIRO", "Chiropractic", "California", ""); /* the least loaded, first by id */
+    /* the panel as intake sees it: six members, R-NV not licensed where it matters */
     assert_int_equal(imr_svc_reviewer_list(db, &INTAKE, a, &out, &err), 0);
     json_t *pl = json_loads(out, 0, NULL), *members = json_object_get(pl, "reviewers");
-    assert_int_equal(json_array_size(members), 5);
-    json_t *nv = json_array_get(members, 1);
+    assert_int_equal(json_array_size(members), 6);
+    json_t *nv = json_array_get(members, 2);
     assert_string_equal(json_string_value(json_object_get(nv, "id")), "R-NV");
     assert_true(json_is_false(json_object_get(json_object_get(nv, "qualifications"), "licensed")));
     json_decref(pl);
@@ -445,6 +628,7 @@ static void service(imr_db *db)
     }
     assert_int_equal(open_cases(db, "R-PAIN-1"), 2);
     assert_int_equal(open_cases(db, "R-PAIN-2"), 2);
+    assert_int_equal(open_cases(db, "R-CHIRO"), 0); /* a chiropractor never gets an opioid */
 
     /* an automatic reassignment goes to someone else, and the caseloads follow */
     assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000001", NULL, NULL, T, a, &out, &err), 0);
@@ -456,14 +640,20 @@ static void service(imr_db *db)
     eligible_case(db, a, "CM15-9000005", "Norco 10/325mg #120");
     eligible_case(db, a, "CM15-9000006", "Norco 10/325mg #120");
     eligible_case(db, a, "CM15-9000007", "Norco 10/325mg #120");
+    /* the candidates name whom automatic assignment will choose, before it does */
+    assert_int_equal(imr_svc_case_candidates(db, &INTAKE, "CM15-9000005", T, a, &out, &err), 0);
+    json_t *cl = json_loads(out, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(cl, "automatic_choice")), "R-PAIN-1");
+    json_decref(cl);
     assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000005", NULL, NULL, T, a, &out, &err), 0);
     assert_string_equal(assigned_to(out, a), "R-PAIN-1");
     assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000006", NULL, NULL, T, a, &out, &err), 0);
     assert_string_equal(assigned_to(out, a), "R-PAIN-1");
     assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000007", NULL, NULL, T, a, &out, &err), IMR_EX_DATAERR);
     assert_int_equal(err.http, 422);
-    assert_non_null(strstr(err.message, "affiliated with the claims_administrator"));
+    assert_non_null(strstr(err.message, "affiliated with the claims administrator Harbor Claims, Inc."));
     assert_non_null(strstr(err.message, "not licensed in California"));
+    candidates(db, a);
 
     /* manual: administrators only, with a reason */
     assert_int_equal(imr_svc_case_assign(db, &INTAKE, "CM15-9000007", "R-ORTHO", "urgent", T, a, &out, &err),
@@ -537,6 +727,7 @@ int main(void)
         cmocka_unit_test(specialty_map),
         cmocka_unit_test(specialty_file_errors),
         cmocka_unit_test(each_rule),
+        cmocka_unit_test(clinical_fit),
         cmocka_unit_test(balancing),
         cmocka_unit_test(sqlite_backend),
         cmocka_unit_test(postgresql_backend),

@@ -413,6 +413,41 @@ static void lists(imr_db *db)
     assert_int_equal(imr_svc_case_list(db, &INTAKE, &page, T, a, &out, &err), 0);
     l = parse(out);
     assert_int_equal(json_array_size(json_object_get(l, "cases")), 1);
+    assert_int_equal(json_integer_value(json_object_get(l, "total")), 3); /* the last page: known */
+    json_decref(l);
+    /* the total counts every case the filters select, whichever page is asked for */
+    static const struct {
+        int limit, offset, priority, overdue;
+        const char *status;
+        size_t rows;
+        long total;
+    } pages[] = {
+        {2, 0, 0, 0, NULL, 2, 3},  /* a full page: counted */
+        {3, 0, 0, 0, NULL, 3, 3},  /* full, and exactly all */
+        {2, 10, 0, 0, NULL, 0, 3}, /* past the end: counted */
+        {1, 0, 1, 0, NULL, 1, 1},  /* expedited only */
+        {1, 0, 0, 1, NULL, 1, 1},  /* overdue only */
+        {1, 0, 0, 0, "received", 1, 3},
+        {1, 0, 0, 0, "issued", 0, 0},
+        {1, 0, 1, 1, "received", 1, 1},
+        {5, 0, 0, 0, NULL, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        imr_case_filter pf = {.q = "CM15-71", .limit = pages[i].limit, .offset = pages[i].offset,
+                              .priority = pages[i].priority ? "expedited" : NULL, .overdue_only = pages[i].overdue,
+                              .status = pages[i].status};
+        assert_int_equal(imr_svc_case_list(db, &ANALYST, &pf, T, a, &out, &err), 0);
+        l = parse(out);
+        if (json_array_size(json_object_get(l, "cases")) != pages[i].rows ||
+            json_integer_value(json_object_get(l, "total")) != pages[i].total)
+            fail_msg("page %zu: %zu rows of %lld, expected %zu of %ld", i, json_array_size(json_object_get(l, "cases")),
+                     (long long)json_integer_value(json_object_get(l, "total")), pages[i].rows, pages[i].total);
+        json_decref(l);
+    }
+    imr_case_filter none = {.q = "CM15-79"};
+    assert_int_equal(imr_svc_case_list(db, &ANALYST, &none, T, a, &out, &err), 0);
+    l = parse(out);
+    assert_int_equal(json_integer_value(json_object_get(l, "total")), 0);
     json_decref(l);
     /* a reviewer's list holds their own cases only, whatever the filter says */
     imr_case_filter theirs = {.reviewer_id = "R-FAMILY"};
@@ -432,8 +467,11 @@ static void lists(imr_db *db)
                       " \"text\": \"Pain 8/10 without medication, 5/10 with it.\"}";
     assert_int_equal(imr_svc_document_add(db, &INTAKE, "CM15-7100001", rec, strlen(rec), "2015-09-10T12:00:00Z", a,
                                           &out, &err), 0);
-    json_t *d = parse(out);
-    assert_string_equal(get_str(d, "kind"), "medical_record");
+    json_t *d = parse(out); /* the answer is the case, with the new document last */
+    json_t *docs = json_object_get(d, "documents");
+    assert_string_equal(get_str(d, "id"), "CM15-7100001");
+    assert_string_equal(get_str(json_array_get(docs, json_array_size(docs) - 1), "kind"), "medical_record");
+    assert_string_equal(get_str(json_array_get(docs, json_array_size(docs) - 1), "title"), "PR-2");
     json_decref(d);
     assert_int_equal(imr_svc_case_get(db, &INTAKE, "CM15-7100001", "2015-09-10T12:00:00Z", a, &out, &err), 0);
     json_t *c = parse(out);

@@ -70,7 +70,7 @@ export function casePath(id, rest = '') {
   return `/api/cases/${encodeURIComponent(id)}${rest}`;
 }
 
-// The case file inside a case object (docs/api.md calls it `case`; the service sends `case_file`).
+// The case file inside a case object (`case_file`, docs/api.md).
 export function caseFileOf(c) {
-  return c.case_file || c.case || {};
+  return c.case_file || {};
 }

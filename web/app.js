@@ -1,7 +1,7 @@
 // app.js - the workbench's entry point: who is signed in, the hash router that draws one
 // screen at a time into <main>, the keyboard shortcuts shared by every screen, and the
 // status line. Screens live in their own modules (queue.js, casepage.js, intake.js,
-// panel.js, signin.js); each `show` returns an object that may handle keys.
+// panel.js, users.js, signin.js); each `show` returns an object that may handle keys.
 
 import {get, del, setCsrfToken, whenUnauthorized, ApiError} from './api.js';
 import {h, replace} from './dom.js';
@@ -10,6 +10,7 @@ import * as queue from './queue.js';
 import * as casePage from './casepage.js';
 import * as intake from './intake.js';
 import * as panel from './panel.js';
+import * as users from './users.js';
 import {hasPendingEdits, forgetEdits} from './review.js';
 
 const main = document.getElementById('main');
@@ -133,6 +134,7 @@ async function route() {
     else if (r.name === 'case') screen = await casePage.show(ctx, r.id, r.tab, {sameCase});
     else if (r.name === 'new') screen = await intake.show(ctx);
     else if (r.name === 'panel') screen = await panel.show(ctx);
+    else if (r.name === 'users') screen = await users.show(ctx);
     else {
       screen = null;
       replace(main, h('div', {class: 'card'}, h('h1', {tabindex: '-1'}, 'No such page'),

@@ -258,11 +258,11 @@ function eligibility(page) {
 async function assignment(page) {
   const {c, ctx} = page;
   const cf = caseFile(c);
-  const [panel, audit] = await Promise.all([
-    get('/api/reviewers').catch(() => ({reviewers: []})),
+  const [fit, audit] = await Promise.all([
+    get(casePath(page.id, '/candidates')).catch((err) => ({error: err, candidates: []})),
     get(casePath(page.id, '/audit')).catch(() => ({entries: []})),
   ]);
-  const reviewers = panel.reviewers || [];
+  const candidates = fit.candidates || [];
   const lastAssign = (audit.entries || []).filter((e) => e.action === 'case.assign')
     .sort((a, b) => b.seq - a.seq)[0];
   const change = lastAssign && lastAssign.after && typeof lastAssign.after === 'object' ? lastAssign.after.change : null;
@@ -292,24 +292,65 @@ async function assignment(page) {
     const auto = action(page, c.reviewer ? 'Reassign automatically' : 'Assign automatically',
       () => post(casePath(page.id, '/assign'), {}), {primary: !c.reviewer, done: 'Reviewer assigned.'});
     current.append(h('p', {class: 'muted small'}, 'Automatic assignment picks the least loaded reviewer who is licensed in ',
-      'California, in active practice long enough, of a fitting specialty and free of any affiliation with the parties.'),
+      'California, in active practice long enough, of a fitting specialty and free of any affiliation with the parties',
+      fit.automatic_choice ? [': now ', h('strong', null, fit.automatic_choice), '.'] : '.'),
     h('div', {class: 'actions'}, auto.button), auto.out);
   }
 
-  const parties = (cf.parties || []).map((p) => p.name).filter(Boolean);
-  const table = panelTable(reviewers, c.reviewer && c.reviewer.id, parties);
+  const parties = (cf.parties || []).map((p) => [(p.role || 'party').replace(/_/g, ' '), p.name].join(': ')).filter(Boolean);
   const panelCard = h('div', {class: 'card'},
-    h('h3', null, 'The panel'),
+    h('h3', {id: 'candidates-title'}, 'Who may review this case'),
     h('p', {class: 'small muted'}, `Parties of this case: ${parties.length ? parties.join('; ') : 'none named'}`.replace(/\.?$/, '. '),
-      'A reviewer affiliated with any party has a conflict of interest and is refused.'),
-    table);
-  if (assignable && can.assignByHand(ctx.user)) panelCard.append(manualForm(page, reviewers));
+      'Each active panel member against the rules of assignment for this case: California licence, years and hours ',
+      'of practice, no affiliation with a party, the same or a similar specialty for every disputed item, and caseload.'),
+    fit.error ? page.ctx.errorBox(fit.error) : candidatesTable(fit));
+  if (assignable && can.assignByHand(ctx.user)) panelCard.append(manualForm(page, candidates));
   return {el: h('div', null, current, panelCard)};
 }
 
-// The panel with each reviewer's general qualifications spelled out.
-export function panelTable(reviewers, chosenId, parties) {
-  const partyKeys = (parties || []).map(nameKey);
+// A rule met or not, in words as well as colour.
+function verdict(ok, yes, no) {
+  return h('span', {class: ok ? 'q-yes' : 'q-no'}, ok ? `✓ ${yes}` : `✗ ${no}`);
+}
+
+// How every panel member fits this case, rule by rule (GET /api/cases/{id}/candidates).
+function candidatesTable(fit) {
+  const rows = fit.candidates || [];
+  if (!rows.length) return h('p', {class: 'muted'}, 'No active reviewer is on the panel.');
+  const rules = fit.rules || {};
+  return h('div', {class: 'scroll-x'}, h('table', {class: 'candidates', 'aria-labelledby': 'candidates-title'},
+    h('thead', null, h('tr', null, ['Reviewer', 'Specialties', 'Licence', 'Practice', 'Conflicts', 'Specialty fit', 'Load', 'Qualifies']
+      .map((t) => h('th', {scope: 'col'}, t)))),
+    h('tbody', null, rows.map((r) => {
+      const ok = r.rules || {};
+      return h('tr', {class: r.current ? 'chosen' : null, 'data-id': r.id},
+        h('th', {scope: 'row'}, r.id,
+          r.current ? h('div', {class: 'small muted'}, 'assigned now') : null,
+          fit.automatic_choice === r.id ? h('div', {class: 'small muted'}, 'automatic choice') : null),
+        h('td', null, list(r.specialties), (r.subspecialties || []).length ? h('div', {class: 'small muted'}, list(r.subspecialties)) : null),
+        h('td', {class: 'licence'}, list(r.licensure), h('div', {class: 'small'},
+          verdict(ok.licensed, rules.required_licensure || 'licensed', `not licensed in ${rules.required_licensure || 'the state'}`))),
+        h('td', {class: 'practice'},
+          h('div', null, verdict(ok.years_in_practice, `${r.years_in_practice ?? '—'} years`,
+            `${r.years_in_practice ?? 'no'} years (more than ${rules.min_years_in_practice ?? 5} needed)`)),
+          h('div', null, verdict(ok.hours_per_week, `${r.hours_per_week ?? '—'} h/week`,
+            `${r.hours_per_week ?? 'no'} h/week (${rules.min_hours_per_week ?? 24} needed)`))),
+        h('td', {class: 'conflicts'}, (r.conflicts || []).length
+          ? h('ul', {class: 'qlist'}, r.conflicts.map((p) => h('li', {class: 'q-no'}, `✗ conflict: ${p}`)))
+          : verdict(true, 'none', '')),
+        h('td', {class: 'fit'}, h('ul', {class: 'qlist'}, (r.specialty_fit || []).map((f) =>
+          h('li', {class: f.ok ? 'q-yes' : 'q-no'}, `${f.ok ? '✓' : '✗'} ${f.request}: ${f.ok ? f.fit : 'no same or similar specialty'}`)))),
+        h('td', {class: 'load'}, verdict(ok.capacity, `${r.open_cases} / ${r.capacity}`, `${r.open_cases} / ${r.capacity}, full`)),
+        h('td', {class: 'qualifies'},
+          r.qualified ? h('strong', {class: 'q-yes'}, '✓ Yes') : h('strong', {class: 'q-no'}, '✗ No'),
+          !r.qualified ? h('div', {class: 'small'}, r.manual_allowed ? 'by hand, with a reason' : 'refused, even by hand') : null,
+          (r.reasons || []).length ? h('ul', {class: 'plain small'}, r.reasons.map((t) => h('li', null, t))) : null));
+    }))));
+}
+
+// The panel with each reviewer's general qualifications spelled out (the Reviewer panel
+// screen; how a reviewer fits one case is the candidates table above).
+export function panelTable(reviewers, chosenId) {
   return h('table', {class: 'panel'},
     h('thead', null, h('tr', null, ['Reviewer', 'Specialties', 'Licensure', 'Practice', 'Load', 'Affiliations', 'Qualifications']
       .map((t) => h('th', {scope: 'col'}, t)))),
@@ -325,11 +366,7 @@ export function panelTable(reviewers, chosenId, parties) {
           h('div', {class: 'small muted'}, p.hours_per_week != null ? `${p.hours_per_week} h/week` : '')),
         h('td', null, `${r.open_cases ?? '—'} / ${p.capacity ?? '—'}`),
         h('td', null, affiliations.length
-          ? h('ul', {class: 'plain'}, affiliations.map((a) => {
-            const clash = partyKeys.includes(nameKey(a.name || ''));
-            return h('li', {class: clash ? 'q-no' : null}, `${(a.kind || '').replace(/_/g, ' ')}: ${a.name}`,
-              clash ? ' (a party of this case)' : '');
-          }))
+          ? h('ul', {class: 'plain'}, affiliations.map((a) => h('li', null, `${(a.kind || '').replace(/_/g, ' ')}: ${a.name}`)))
           : '—'),
         h('td', {class: 'small'}, qualifications(q)));
     })));
@@ -349,14 +386,11 @@ function qualifications(q) {
   return h('ul', {class: 'qlist'}, unmet.map((t) => h('li', {class: 'q-no'}, `✗ ${t}`)));
 }
 
-// Only an exact match after folding case and punctuation is flagged here; the service
-// makes the real conflict check (legal suffixes and all) and refuses with its reason.
-function nameKey(name) {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
-}
-
-function manualForm(page, reviewers) {
-  const who = select([['', 'Choose a reviewer'], ...reviewers.map((r) => [r.id, `${r.id} — ${list((r.profile || r).specialties)}`])],
+// An administrator's choice by hand: any active reviewer, with a reason; the server refuses
+// one the rules of the law exclude (a conflict, no California licence, ...) with its reason.
+function manualForm(page, candidates) {
+  const note = (r) => (r.qualified ? 'qualifies' : r.manual_allowed ? 'override needed' : 'refused');
+  const who = select([['', 'Choose a reviewer'], ...candidates.map((r) => [r.id, `${r.id} — ${list(r.specialties)} (${note(r)})`])],
     {name: 'reviewer_id', required: true});
   const reason = h('textarea', {name: 'reason', rows: 2, required: true, 'aria-required': 'true'});
   const out = h('div');
@@ -407,6 +441,7 @@ function letter(page) {
   }
   const finals = versions.filter((v) => v.status === 'final');
   let version = (finals[0] || versions[0]).version;
+  const corrections = c.status === 'issued' && review.mayCorrect(page.ctx.user, c) ? correctionCard(page, finals[0]) : null;
   const picker = select(versions.map((v) => [String(v.version),
     `Version ${v.version} — ${v.status === 'final' ? 'issued' : 'draft'}, ${when(v.issued_at || v.created_at)}`]),
   {name: 'version', value: String(version)});
@@ -420,9 +455,10 @@ function letter(page) {
     frame.src = q('html');
     pdf.href = q('pdf', {download: 1});
     text.href = q('text');
+    const corrects = v.correction_of ? ` It corrects version ${v.correction_of}: ${v.correction_reason || ''}` : '';
     note.textContent = v.status === 'final'
-      ? `Issued ${when(v.issued_at || v.created_at)}. An issued letter never changes; a correction is a new version.`
-      : 'Draft preview: the letter as it would read if issued now. It is not sent to anyone.';
+      ? `Issued ${when(v.issued_at || v.created_at)}. An issued letter never changes; a correction is a new version.${corrects}`
+      : `Draft preview: the letter as it would read if issued now. It is not sent to anyone.${corrects}`;
   }
   picker.addEventListener('change', () => {
     version = Number(picker.value);
@@ -430,7 +466,23 @@ function letter(page) {
   });
   show();
   parts.push(h('div', {class: 'filters'}, field('Version', picker), h('div', {class: 'actions'}, pdf, text)), note, frame);
-  return {el: h('div', {class: 'card'}, parts)};
+  return {el: h('div', null, h('div', {class: 'card'}, parts), corrections)};
+}
+
+// An issued letter is never edited: a correction is a new version, drafted on the Review tab
+// from the issued one, with a stated reason, then attested and issued by the reviewer.
+function correctionCard(page, issued) {
+  const button = h('button', {type: 'button'}, 'Correct this letter');
+  button.addEventListener('click', () => {
+    review.startCorrection(page.id);
+    page.ctx.navigate(`#/cases/${encodeURIComponent(page.id)}/review`);
+  });
+  return h('div', {class: 'card', role: 'group', 'aria-labelledby': 'correct-title'},
+    h('h3', {id: 'correct-title'}, 'Corrections'),
+    h('p', {class: 'small'}, `Version ${issued ? issued.version : ''} stays as it was issued. A correction starts from it: `,
+      'you edit the decisions and rationales, state the reason for the correction, and the assigned reviewer attests and ',
+      'issues it as the next version, which names the version it corrects.'),
+    h('div', {class: 'actions'}, button));
 }
 
 // ---------------------------------------------------------------- history

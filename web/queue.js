@@ -90,15 +90,14 @@ export async function show(ctx, params) {
       replace(tbody, h('tr', null, h('td', {colspan: isReviewer ? 6 : 7, class: 'muted'}, 'No case matches these filters.')));
     else
       replace(tbody, rows.map((r) => r.tr));
-    const total = typeof data.total === 'number' ? data.total : null;
-    const first = filters.offset + (cases.length ? 1 : 0);
+    const total = data.total; // every case the filters select, on all pages
+    const first = filters.offset + 1;
     const last = filters.offset + cases.length;
-    count.textContent = total !== null
-      ? `${first}–${last} of ${total} cases`
-      : `${cases.length ? `${first}–${last}` : 'No'} cases`;
+    count.textContent = cases.length ? `${first}–${last} of ${total} cases`
+      : total ? `No cases on this page (${total} in all)` : 'No cases';
     sortButton.textContent = filters.sort === 'due_date' ? 'Due ▲' : 'Due ▼';
     sortButton.setAttribute('aria-label', `Due date, ${filters.sort === 'due_date' ? 'soonest' : 'latest'} first; activate to reverse`);
-    const more = total !== null ? last < total : cases.length === PAGE;
+    const more = last < total;
     replace(pager,
       filters.offset > 0 ? h('button', {type: 'button', onclick: () => turn(-PAGE)}, '← Previous') : null,
       more ? h('button', {type: 'button', onclick: () => turn(PAGE)}, 'Next →') : null);

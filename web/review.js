@@ -1,8 +1,9 @@
 // review.js - the review tab of a case: the newest draft's items (decision, criteria met /
 // not met / unknown with their evidence, missing documentation, the guideline relied on and
 // the rationale, all editable), the records beside them with every evidence span
-// highlighted (a criterion scrolls to and lights up its own), saving the decisions, and the
-// reviewer's attestation that issues the final letter.
+// highlighted (a criterion scrolls to and lights up its own), saving the decisions, the
+// reviewer's attestation that issues the final letter, and the correction of an issued
+// letter (started from the Letter tab: edits and a stated reason make a new draft version).
 
 import {post, casePath, caseFileOf as caseFile} from './api.js';
 import {h, replace, field, checkbox, criterionLabel, plural} from './dom.js';
@@ -12,6 +13,8 @@ import {toUnits, drawMarked} from './spans.js';
 const pending = new Map();
 // After saving, the item being worked on keeps the focus: caseId -> item index.
 const focusAfterSave = new Map();
+// Issued cases whose correction was asked for on the Letter tab and is not saved yet.
+const correctionStarts = new Set();
 
 export function hasPendingEdits() {
   return [...pending.values()].some((p) => p.dirty);
@@ -20,6 +23,19 @@ export function hasPendingEdits() {
 export function forgetEdits() {
   pending.clear();
   focusAfterSave.clear();
+  correctionStarts.clear();
+}
+
+// Who may correct an issued letter: the assigned reviewer, or an administrator (who may
+// start it; issuing stays the assigned reviewer's own act).
+export function mayCorrect(user, c) {
+  return user.role === 'administrator'
+    || (user.role === 'reviewer' && !!c.reviewer && user.reviewer_id === c.reviewer.id);
+}
+
+// The Letter tab's "Correct this letter": the Review tab opens the issued version for edits.
+export function startCorrection(caseId) {
+  correctionStarts.add(caseId);
 }
 
 const DECISIONS = [
@@ -121,7 +137,11 @@ export function render(page) {
   const versions = (c.determinations || []).map((v) => v.version);
   const version = versions.length ? Math.max(...versions) : 0;
   const issued = det.status === 'final';
-  const editable = mayWork && !issued && ['assigned', 'in_review', 'correcting'].includes(c.status);
+  const newest = (c.determinations || []).find((v) => v.version === version) || {};
+  // a correction being started: the issued version's items, editable, saved with a reason
+  const starting = issued && c.status === 'issued' && correctionStarts.has(page.id) && mayCorrect(ctx.user, c);
+  if (!starting) correctionStarts.delete(page.id);
+  const editable = starting || (mayWork && !issued && ['assigned', 'in_review', 'correcting'].includes(c.status));
   let edits = pending.get(page.id);
   if (!edits || edits.version !== version) {
     edits = {
@@ -256,7 +276,15 @@ export function render(page) {
   // ------------------------------------------------------------ saving
   const dirtyNote = h('span', {class: 'dirty-note', 'aria-live': 'polite'});
   const saveOut = h('div');
-  const saveButton = h('button', {type: 'button', class: 'primary', 'aria-keyshortcuts': 'Control+Enter', disabled: !editable}, 'Save decisions');
+  const saveButton = h('button', {type: 'button', class: 'primary', 'aria-keyshortcuts': 'Control+Enter', disabled: !editable},
+    starting ? 'Save the correction' : 'Save decisions');
+  const reasonBox = h('textarea', {id: 'correction-reason', name: 'correction_reason', rows: 2, required: true, 'aria-required': 'true'});
+  reasonBox.addEventListener('input', () => {
+    if (reasonBox.value.trim() && reasonBox.getAttribute('aria-invalid') === 'true') {
+      reasonBox.removeAttribute('aria-invalid');
+      replace(saveOut);
+    }
+  });
   saveButton.addEventListener('click', save);
   function markDirty() {
     edits.dirty = true;
@@ -265,15 +293,27 @@ export function render(page) {
   }
   async function save() {
     if (!editable) return;
+    const body = {
+      items: edits.items.map((e, index) => ({index, decision: e.decision, rationale: e.rationale, reviewer_guideline: e.reviewer_guideline})),
+    };
+    if (starting) {
+      reasonBox.setAttribute('aria-invalid', String(!reasonBox.value.trim()));
+      if (!reasonBox.value.trim()) {
+        replace(saveOut, ctx.errorBox(Object.assign(new Error('A correction needs its reason.'),
+          {fields: [{pointer: '/correction_reason', detail: 'say why the issued letter is corrected'}]})));
+        reasonBox.focus();
+        return;
+      }
+      body.correction_reason = reasonBox.value.trim();
+    }
     saveButton.disabled = true;
     replace(saveOut);
     try {
-      await post(casePath(page.id, '/decisions'), {
-        items: edits.items.map((e, index) => ({index, decision: e.decision, rationale: e.rationale, reviewer_guideline: e.reviewer_guideline})),
-      });
+      await post(casePath(page.id, '/decisions'), body);
       pending.delete(page.id);
+      correctionStarts.delete(page.id);
       focusAfterSave.set(page.id, current);
-      ctx.toast('Decisions saved.');
+      ctx.toast(starting ? `Correction saved: version ${version + 1} is a draft to attest and issue.` : 'Decisions saved.');
       await page.refresh('review');
     } catch (err) {
       replace(saveOut, ctx.errorBox(err));
@@ -282,6 +322,7 @@ export function render(page) {
   }
   if (edits.dirty) dirtyNote.textContent = 'Unsaved changes';
   const saveCard = h('div', {class: 'card'},
+    starting ? field('Reason for the correction (required)', reasonBox, 'kept with the new version and named in the audit trail') : null,
     h('div', {class: 'actions'}, saveButton, dirtyNote,
       h('span', {class: 'small muted'}, `version ${version} \u00b7 ${issued ? 'issued' : 'draft'}`)),
     saveOut);
@@ -319,7 +360,7 @@ export function render(page) {
     issueButton.disabled = true;
     replace(issueOut);
     try {
-      await post(casePath(page.id, '/issue'), {statement: ATTESTATION, signature: signature.value.trim(), agree: true});
+      await post(casePath(page.id, '/issue'), {statement: ATTESTATION, signature: signature.value.trim()});
       ctx.toast('The final letter is issued.');
       await page.refresh('letter');
     } catch (err) {
@@ -328,7 +369,7 @@ export function render(page) {
     }
   });
   refreshIssueChecklist();
-  const issueCard = editable
+  const issueCard = editable && !starting
     ? h('div', {class: 'card', role: 'group', 'aria-labelledby': 'issue-title'},
       h('h2', {id: 'issue-title'}, 'Attest and issue'),
       h('p', {id: 'attestation-statement'}, ATTESTATION),
@@ -338,12 +379,27 @@ export function render(page) {
       h('div', {class: 'actions'}, issueButton), issueOut)
     : null;
 
-  const intro = issued
-    ? h('p', {class: 'notice'}, 'This determination is issued and can no longer change. ',
-      h('a', {href: `#/cases/${encodeURIComponent(page.id)}/letter`}, 'See the letter'), '.')
-    : !editable
-      ? h('p', {class: 'notice'}, 'You can read this draft; only the assigned reviewer or an administrator can change it.')
-      : h('p', {class: 'small muted'}, 'Keys: j / k move between items, u / o mark Upheld / Overturned, Ctrl+Enter saves.');
+  const cancel = h('button', {type: 'button'}, 'Cancel the correction');
+  cancel.addEventListener('click', () => {
+    correctionStarts.delete(page.id);
+    pending.delete(page.id);
+    ctx.navigate(`#/cases/${encodeURIComponent(page.id)}/letter`);
+  });
+  const keys = h('p', {class: 'small muted'}, 'Keys: j / k move between items, u / o mark Upheld / Overturned, Ctrl+Enter saves.');
+  const intro = starting
+    ? [h('p', {class: 'notice'}, `Correcting version ${version}, which stays as it was issued. Change what must change, `,
+      'state the reason below and save: the correction becomes a new draft version, which the assigned reviewer then ',
+      'attests and issues.'), h('div', {class: 'actions'}, cancel), keys]
+    : issued
+      ? h('p', {class: 'notice'}, 'This determination is issued and can no longer change. ',
+        h('a', {href: `#/cases/${encodeURIComponent(page.id)}/letter`}, 'See the letter'), mayCorrect(ctx.user, c)
+          ? ' (a correction starts there).' : '.')
+      : !editable
+        ? h('p', {class: 'notice'}, 'You can read this draft; only the assigned reviewer or an administrator can change it.')
+        : keys;
+  const correctionNote = !issued && newest.correction_of
+    ? h('p', {class: 'notice correction-note'}, `This draft corrects version ${newest.correction_of}. Reason: ${newest.correction_reason || '—'}`)
+    : null;
 
   pane.addEventListener('click', (e) => {
     const mark = e.target.closest('mark.ev');
@@ -357,7 +413,7 @@ export function render(page) {
   });
 
   const el = h('div', {class: 'review'},
-    h('div', null, h('div', {class: 'card'}, heading, intro), articles, editable ? saveCard : null, issueCard),
+    h('div', null, h('div', {class: 'card'}, heading, correctionNote, intro), articles, editable ? saveCard : null, issueCard),
     pane);
   return {
     el,

@@ -50,6 +50,139 @@ class Response:
         return json.loads(self.body.decode("utf-8"))
 
 
+class OpenApi:
+    """A small validator for the subset of JSON Schema that web/openapi.json uses (OpenAPI
+    3.0 flavour: `nullable`, `$ref` into #/components). A keyword it does not know is an
+    error, so that the file cannot use what this test would silently not check."""
+
+    KEYWORDS = {"type", "properties", "required", "additionalProperties", "items", "enum", "$ref", "allOf",
+                "nullable", "minItems", "minLength", "maxLength", "minimum", "maximum", "format",
+                "description", "example", "default", "title"}
+    TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+    FORMATS = {"date": re.compile(r"\d{4}-\d{2}-\d{2}$"),
+               "date-time": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")}
+
+    def __init__(self, doc):
+        self.doc = doc
+
+    def resolve(self, obj):
+        seen = 0
+        while isinstance(obj, dict) and "$ref" in obj:
+            ref = obj["$ref"]
+            if not ref.startswith("#/"):
+                raise ValueError(f"unsupported $ref {ref}")
+            node = self.doc
+            for part in ref[2:].split("/"):
+                node = node[part]
+            obj, seen = node, seen + 1
+            if seen > 20:
+                raise ValueError(f"$ref loop at {ref}")
+        return obj
+
+    def schema(self, name):
+        return self.doc["components"]["schemas"][name]
+
+    def errors(self, value, schema, where="$"):
+        """Every way `value` breaks `schema`, as "where: what" lines."""
+        unknown = set(schema) - self.KEYWORDS
+        if unknown:
+            raise ValueError(f"{where}: keywords the test does not check: {sorted(unknown)}")
+        if "$ref" in schema:
+            target = self.resolve(schema)
+            if value is None and schema.get("nullable"):
+                return []
+            return self.errors(value, target, where)
+        if value is None:
+            return [] if schema.get("nullable") or not ("type" in schema or "allOf" in schema) else \
+                [f"{where}: null is not allowed"]
+        out = []
+        for sub in schema.get("allOf", []):
+            out += self.errors(value, sub, where)
+        t = schema.get("type")
+        if t:
+            if t == "integer":
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif t == "number":
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            elif t in self.TYPES:
+                ok = isinstance(value, self.TYPES[t])
+            else:
+                raise ValueError(f"{where}: unknown type {t}")
+            if not ok:
+                return out + [f"{where}: expected {t}, found {type(value).__name__} {json.dumps(value)[:60]}"]
+        if "enum" in schema and value not in schema["enum"]:
+            out.append(f"{where}: {json.dumps(value)[:60]} is not one of {schema['enum']}")
+        if isinstance(value, dict):
+            props = schema.get("properties", {})
+            for k in schema.get("required", []):
+                if k not in value:
+                    out.append(f"{where}: the required member {k!r} is missing")
+            extra = schema.get("additionalProperties", True)
+            for k, v in value.items():
+                if k in props:
+                    out += self.errors(v, props[k], f"{where}.{k}")
+                elif extra is False:
+                    out.append(f"{where}: member {k!r} is not in the schema")
+                elif isinstance(extra, dict):
+                    out += self.errors(v, extra, f"{where}.{k}")
+        if isinstance(value, list):
+            if len(value) < schema.get("minItems", 0):
+                out.append(f"{where}: fewer than {schema['minItems']} items")
+            for i, v in enumerate(value):
+                if "items" in schema:
+                    out += self.errors(v, schema["items"], f"{where}[{i}]")
+        if isinstance(value, str):
+            if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1 << 62):
+                out.append(f"{where}: length {len(value)} outside the schema's bounds")
+            f = self.FORMATS.get(schema.get("format"))
+            if f and not f.match(value):
+                out.append(f"{where}: {value!r} is not a {schema['format']}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if "minimum" in schema and value < schema["minimum"] or "maximum" in schema and value > schema["maximum"]:
+                out.append(f"{where}: {value} outside [{schema.get('minimum')}, {schema.get('maximum')}]")
+        return out
+
+    def operation(self, method, path):
+        """(template, operation) of the request, or (None, None) for routes outside the API."""
+        segs = path.split("?", 1)[0].split("/")
+        for tpl, ops in self.doc.get("paths", {}).items():
+            t = tpl.split("/")
+            if len(t) == len(segs) and all(a == b or (a.startswith("{") and a.endswith("}") and b) for a, b in zip(t, segs)):
+                op = ops.get(method.lower())
+                if op:
+                    return tpl, op
+        return None, None
+
+    def exchange_errors(self, method, path, res):
+        """What in one request and its response the OpenAPI description does not say."""
+        tpl, op = self.operation(method, path)
+        if not op:
+            return None, []
+        out = []
+        resp = op.get("responses", {}).get(str(res.status)) or op.get("responses", {}).get("default")
+        if resp is None:
+            return tpl, [f"status {res.status} is not among the documented answers"]
+        resp = self.resolve(resp)
+        ctype = (res.header("content-type") or "").split(";")[0].strip()
+        content = resp.get("content", {})
+        if res.body and ctype:
+            if ctype not in content:
+                out.append(f"status {res.status}: content type {ctype} is not documented")
+            elif ctype.endswith("json"):
+                sch = content[ctype].get("schema")
+                if sch:
+                    out += [f"answer {res.status} {e}" for e in self.errors(json.loads(res.body.decode("utf-8")), sch)]
+        elif content and res.status != 204 and not res.body:
+            out.append(f"status {res.status}: an empty body where content is documented")
+        body = getattr(res, "sent", None)
+        rb = self.resolve(op.get("requestBody", {}))
+        if 200 <= res.status < 300 and isinstance(body, dict) and rb:
+            sch = rb.get("content", {}).get("application/json", {}).get("schema")
+            if sch:
+                out += [f"request body {e}" for e in self.errors(body, sch)]
+        return tpl, out
+
+
 class Client:
     """A tiny HTTP client: explicit headers, bodies and cookies (http.cookiejar would not
     send the Secure session cookie over plain HTTP, which is what the test must see)."""
@@ -74,6 +207,7 @@ class Client:
             res = Response(r.status, hdrs, r.read())
         finally:
             conn.close()
+        res.sent = body  # the JSON body of the request, for the OpenAPI checks
         self.seen.append((method, path, res))
         return res
 
@@ -248,6 +382,7 @@ class Suite:
         self.rate_limit_checks()
         self.logout_checks(admin)
         self.header_checks()
+        self.schema_checks()
 
     def bootstrap_admin(self):
         """Stop the server, load the demo accounts into the same database, start again:
@@ -284,6 +419,8 @@ class Suite:
         except Exception as e:
             self.check("/openapi.json is valid JSON", False, str(e))
             return
+        self.api = OpenApi(doc)
+        self.doc_checks(doc)
         self.check("/openapi.json is valid JSON served as application/json",
                    r.status == 200 and (r.header("content-type") or "").startswith("application/json"),
                    r.header("content-type"))
@@ -298,6 +435,69 @@ class Suite:
                  if m in ("get", "post", "put", "patch", "delete") and p != "/openapi.json"
                  and (m.upper(), p) not in served]
         self.check("every operation of /openapi.json is a route of the server", not extra, f"extra: {extra}")
+
+    def doc_checks(self, doc):
+        """docs/api.md and the OpenAPI file agree: every route of the server is explained in
+        the page, and each example the page marks with <!-- schema: Name --> is valid JSON
+        that the schema of that name accepts."""
+        with open(os.path.join(self.src, "docs/api.md"), encoding="utf-8") as f:
+            page = f.read()
+        routes = subprocess.run([self.imr, "serve", "--list-routes"], capture_output=True, text=True).stdout.split("\n")
+        routes = [l.split(" ", 1) for l in routes if l.strip()]
+        unexplained = [f"{m} {p}" for m, p in routes
+                       if not re.search(r"`" + re.escape(f"{m} {p}") + r"[`?\s]", page)]
+        self.check(f"docs/api.md explains every route of the server ({len(routes)})", routes and not unexplained,
+                   f"not in the page: {unexplained}")
+        examples = re.findall(r"<!-- schema: (\w+) -->\s*```json\n(.*?)```", page, re.S)
+        bad = []
+        for name, text in examples:
+            try:
+                value = json.loads(text)
+                if name not in doc["components"]["schemas"]:
+                    bad.append(f"{name}: no such schema")
+                    continue
+                bad += [f"{name} {e}" for e in self.api.errors(value, self.api.schema(name))]
+            except (ValueError, KeyError) as e:
+                bad.append(f"{name}: {e}")
+        self.check(f"the examples of docs/api.md match the OpenAPI schemas ({len(examples)})",
+                   len(examples) >= 5 and not bad, "; ".join(bad[:6]) or f"only {len(examples)} marked examples")
+
+    def schema_checks(self):
+        """Every request this run made and every answer it got, held against web/openapi.json:
+        the status is documented for the operation, the JSON answer matches its schema, and a
+        request body the server accepted matches the request schema."""
+        by_op, exercised = {}, set()
+        for method, path, res in self.c.seen:
+            try:
+                tpl, errs = self.api.exchange_errors(method, path, res)
+            except ValueError as e:
+                tpl, errs = "(the OpenAPI file)", [str(e)]
+            if not tpl:
+                continue
+            key = f"{method} {tpl}"
+            exercised.add(key)
+            n, found = by_op.get(key, (0, []))
+            by_op[key] = (n + 1, found + [f"{path}: {e}" for e in errs])
+        for key in sorted(by_op):
+            n, errs = by_op[key]
+            self.check(f"OpenAPI: {key} ({n} exchanges) as documented", not errs, "; ".join(errs[:4]))
+        # the schemas are strict enough to catch the shapes that once drifted apart
+        case = next((r.json() for m, p, r in self.c.seen
+                     if m == "GET" and re.fullmatch(r"/api/cases/[^/?]+", p) and r.status == 200), None)
+        if case:
+            old = dict(case)
+            old["case"] = old.pop("case_file")
+            self.check("the Case schema refuses a case file sent as `case`",
+                       self.api.errors(old, self.api.schema("Case")) != [], "accepted")
+        self.check("the CaseList schema needs `total`",
+                   self.api.errors({"cases": [], "limit": 1, "offset": 0, "sort": "due_date"},
+                                   self.api.schema("CaseList")) != [], "accepted")
+        self.check("the Attestation schema needs a signature and knows no `agree`",
+                   self.api.errors({"statement": "x", "agree": True}, self.api.schema("Attestation")) != [], "accepted")
+        documented = {f"{m.upper()} {p}" for p, ops in self.api.doc["paths"].items() for m in ops
+                      if m in ("get", "post", "put", "patch", "delete")}
+        self.check("every operation of the OpenAPI file was exercised", documented <= exercised,
+                   f"never called: {sorted(documented - exercised)}")
 
     def anonymous_checks(self):
         c = self.c
@@ -377,9 +577,11 @@ class Suite:
             "T-2001": {"specialties": ["Physical Medicine and Rehabilitation"], "subspecialties": ["Pain Medicine"],
                        "board_certified": True, "licensure": ["California"], "years_in_practice": 12,
                        "hours_per_week": 30, "capacity": 50, "affiliations": []},
+            # affiliated with the claims administrator of every test case (spelled otherwise)
             "T-2002": {"specialties": ["Anesthesiology"], "subspecialties": ["Pain Medicine"],
                        "board_certified": True, "licensure": ["California"], "years_in_practice": 15,
-                       "hours_per_week": 30, "capacity": 50, "affiliations": []},
+                       "hours_per_week": 30, "capacity": 50,
+                       "affiliations": [{"kind": "claims_administrator", "name": "TEST CLAIMS, L.L.C."}]},
         }
         for rid, prof in panel.items():
             r = c.request("POST", "/api/reviewers", dict(prof, id=rid), admin.headers())
@@ -488,10 +690,18 @@ class Suite:
         self.problem("screening twice: 409", c.request("POST", f"/api/cases/{cid}/screen", None, intake.headers()), 409)
         self.problem("manual assignment without a reason: 422 at /reason",
                      c.request("POST", f"/api/cases/{cid}/assign", {"reviewer_id": "T-2001"}, admin.headers()), 422, "/reason")
+        cand = self.candidate_checks(cid, admin, intake, users)
         r = c.request("POST", f"/api/cases/{cid}/assign", {}, admin.headers())
         rid = (r.json().get("assignment") or {}).get("reviewer_id") if r.status == 200 else None
         if not self.check("automatic assignment picks a panel reviewer", r.status == 200 and rid, r.body[:400]):
             return
+        self.check("automatic assignment chose whom the candidates named", cand.get("automatic_choice") == rid,
+                   f"{cand.get('automatic_choice')} != {rid}")
+        r = c.request("GET", f"/api/cases/{cid}/candidates", headers=users["reviewer_of"].get(rid, admin).headers())
+        if rid in users["reviewer_of"]:
+            rows = r.json().get("candidates", []) if r.status == 200 else []
+            self.check("the assigned reviewer sees only their own row of the candidates",
+                       [x["id"] for x in rows] == [rid] and rows[0]["current"] is True, r.body[:300])
         # the panel holds the demo reviewers and the test's own: act as whoever was chosen
         r = c.request("GET", "/api/users", headers=admin.headers())
         uid = [u["id"] for u in r.json().get("users", []) if u.get("reviewer_id") == rid] if r.status == 200 else []
@@ -543,6 +753,7 @@ class Suite:
         self.problem("unknown letter format: 400", c.request("GET", f"/api/cases/{cid}/letter?format=docx", headers=admin.headers()), 400)
         self.problem("an issued case cannot be issued again: 409",
                      c.request("POST", f"/api/cases/{cid}/issue", {"statement": "again", "signature": "x"}, reviewer.headers()), 409)
+        self.correction_checks(cid, admin, intake, reviewer)
         r = c.request("GET", f"/api/cases/{cid}/audit", headers=admin.headers())
         text = r.body.decode()
         wanted = ["case.create", "document.add", "case.screen", "determination.decide", "determination.issue"]
@@ -571,6 +782,68 @@ class Suite:
         self.check("filter by case number prefix", set(ids) >= {cid} and all(i.startswith("CM26-90000") for i in ids), ids)
         r = c.request("GET", "/api/cases?overdue=1&limit=500", headers=admin.headers())
         self.check("filter overdue: only overdue cases", r.status == 200 and all(x["overdue"] for x in r.json()["cases"]), r.body[:300])
+
+    def correction_checks(self, cid, admin, intake, reviewer):
+        """An issued letter is corrected as a new version: started by the assigned reviewer or
+        an administrator with a reason, attested and issued by the assigned reviewer only."""
+        c = self.c
+        r = c.request("GET", f"/api/cases/{cid}", headers=admin.headers())
+        issued = max(v["version"] for v in r.json()["determinations"]) if r.status == 200 else 0
+        before = c.request("GET", f"/api/cases/{cid}/letter?format=text&version={issued}", headers=admin.headers()).body
+        edit = {"items": [{"index": 0, "rationale": "Corrected rationale: the records were read again in full."}]}
+        self.problem("changing an issued letter without a reason: 422 at /correction_reason",
+                     c.request("POST", f"/api/cases/{cid}/decisions", edit, reviewer.headers()), 422, "/correction_reason")
+        self.problem("intake cannot start a correction: 403",
+                     c.request("POST", f"/api/cases/{cid}/decisions", dict(edit, correction_reason="x"), intake.headers()), 403)
+        reason = "The rationale misread the date of the last urine drug screen."
+        r = c.request("POST", f"/api/cases/{cid}/decisions", dict(edit, correction_reason=reason), admin.headers())
+        newest = r.json()["determinations"][-1] if r.status == 200 else {}
+        self.check("an administrator starts a correction: status correcting, a draft that names what it corrects",
+                   r.status == 200 and r.json()["status"] == "correcting" and newest.get("status") == "draft"
+                   and newest.get("correction_of") == issued and newest.get("correction_reason") == reason, r.body[:300])
+        self.problem("an administrator cannot issue the correction for the reviewer: 403",
+                     c.request("POST", f"/api/cases/{cid}/issue", {"statement": "I attest.", "signature": "admin"}, admin.headers()), 403)
+        r = c.request("POST", f"/api/cases/{cid}/issue",
+                      {"statement": "I have reviewed the correction and attest to it.", "signature": "t-rev"}, reviewer.headers())
+        final = r.json()["determinations"][-1] if r.status == 201 else {}
+        self.check("the reviewer issues the correction as the next final version",
+                   r.status == 201 and r.json()["status"] == "issued" and final.get("status") == "final"
+                   and final.get("version") == issued + 2 and final.get("correction_of") == issued
+                   and final.get("correction_reason") == reason, r.body[:300])
+        after = c.request("GET", f"/api/cases/{cid}/letter?format=text&version={issued}", headers=admin.headers()).body
+        newest_text = c.request("GET", f"/api/cases/{cid}/letter?format=text", headers=admin.headers()).body
+        self.check("the letter issued first is unchanged; the newest carries the correction",
+                   before and after == before and b"Corrected rationale" in newest_text and b"Corrected rationale" not in before,
+                   f"{len(before)} {len(after)}")
+
+    def candidate_checks(self, cid, admin, intake, users):
+        """Before assignment: how each panel member fits the case, rule by rule."""
+        c = self.c
+        r = c.request("GET", f"/api/cases/{cid}/candidates", headers=intake.headers())
+        if not self.check("intake reads the candidates of an eligible case", r.status == 200, r.body[:300]):
+            return {}
+        cand = r.json()
+        rows = {x["id"]: x for x in cand.get("candidates", [])}
+        t2 = rows.get("T-2002", {})
+        self.check("a reviewer affiliated with the claims administrator is flagged, refused even by hand",
+                   t2.get("rules", {}).get("conflict_free") is False and t2.get("qualified") is False
+                   and t2.get("manual_allowed") is False
+                   and any("Test Claims LLC" in x for x in t2.get("conflicts", [])), json.dumps(t2)[:400])
+        chiro = [x for x in rows.values() if "Chiropractic" in x.get("specialties", [])]
+        self.check("a chiropractor does not qualify for an opioid (Norco) but may be chosen by hand",
+                   chiro and all(x["rules"]["specialty"] is False and x["manual_allowed"] for x in chiro),
+                   json.dumps(chiro)[:400])
+        unlicensed = [x for x in rows.values() if x["rules"]["licensed"] is False]
+        self.check("a reviewer not licensed in California is refused",
+                   unlicensed and all(not x["manual_allowed"] and x["reasons"] for x in unlicensed), json.dumps(unlicensed)[:300])
+        self.check("the candidates name an automatic choice who qualifies",
+                   rows.get(cand.get("automatic_choice"), {}).get("qualified") is True, json.dumps(cand)[:300])
+        other = users["reviewer_of"]["T-2001"]
+        self.problem("a reviewer cannot read the candidates of a case not theirs: 404",
+                     c.request("GET", f"/api/cases/{cid}/candidates", headers=other.headers()), 404)
+        self.problem("candidates of no such case: 404",
+                     c.request("GET", "/api/cases/CM26-0000000/candidates", headers=admin.headers()), 404)
+        return cand
 
     def rate_limit_checks(self):
         c = self.c

@@ -1,9 +1,12 @@
 // workbench.test.mjs - the reviewers' workbench (web/) end to end in Debian's headless
 // Chromium, driven by playwright-core: `imr serve --demo` on a free loopback port with a
-// fresh SQLite file; intake signs in, registers a case, screens it and assigns a reviewer
+// fresh SQLite file; intake signs in, registers a case, screens it, reads how each panel
+// member fits it (the affiliated one flagged as conflicted) and assigns a reviewer
 // automatically; the assigned reviewer opens the engine's draft, follows a criterion to its
 // highlighted evidence, decides by keyboard, rewrites the rationale, attests and issues;
-// the letter is previewed and its PDF downloaded. A screenshot of every step goes to the
+// the letter is previewed and its PDF downloaded; the reviewer corrects the issued letter
+// (a new version with its reason); an administrator assigns by hand and manages users and
+// API tokens (created, shown once, revoked). A screenshot of every step goes to the
 // artifacts folder. Any script error, Content-Security-Policy violation, breach of axe-core's
 // WCAG 2.1 A/AA rules (labels, contrast, ARIA, ...) or unsafe request without the
 // X-CSRF-Token header fails the test.
@@ -280,8 +283,26 @@ async function run(server) {
     await assertAccessible(page, 'eligibility');
     await shot(page, 'eligibility-screened');
 
-    // assign automatically
+    // before assigning: how each panel member fits this case, the affiliated one conflicted
     await page.getByRole('link', {name: 'Assignment', exact: true}).click();
+    const partyName = kase.parties.find((p) => p.role === 'claims_administrator').name;
+    const conflictRow = page.locator('table.candidates tbody tr', {has: page.locator('th', {hasText: conflicted.id})});
+    await conflictRow.locator('td.conflicts li.q-no', {hasText: partyName}).waitFor();
+    assert.match(await conflictRow.locator('td.qualifies').innerText(), /No[\s\S]*refused, even by hand/,
+      'the conflicted reviewer should not qualify, not even by hand');
+    const fit = (await apiGet(page, '/api/cases/CM15-0999001/candidates')).body;
+    assert.equal(await page.locator('table.candidates tbody tr').count(), fit.candidates.length,
+      'one row per active panel member');
+    for (const r of fit.candidates) {
+      const row = page.locator('table.candidates tbody tr', {has: page.locator('th', {hasText: r.id})});
+      assert.equal((await row.locator('td.qualifies strong').innerText()).includes('Yes'), r.qualified,
+        `${r.id}: the table should say what the server says of its qualification`);
+    }
+    assert.ok(fit.automatic_choice, 'someone on the demo panel should qualify for this case');
+    await assertAccessible(page, 'candidates');
+    await shot(page, 'candidates');
+
+    // assign automatically
     await page.getByRole('button', {name: 'Assign automatically'}).click();
     await page.locator('dl.facts dt', {hasText: 'Why qualified'}).waitFor();
     const assigned = await apiGet(page, '/api/cases/CM15-0999001');
@@ -290,7 +311,8 @@ async function run(server) {
     assert.ok(reviewerId, 'the case should have a reviewer after automatic assignment');
     await page.locator('dl.facts dd strong', {hasText: reviewerId}).waitFor();
     assert.notEqual(reviewerId, conflicted.id, 'automatic assignment must avoid the reviewer with a conflict');
-    await page.locator('table.panel tr', {hasText: conflicted.id}).locator('li.q-no', {hasText: 'a party of this case'}).waitFor();
+    assert.equal(reviewerId, fit.automatic_choice, 'automatic assignment should choose whom the candidates named');
+    await page.locator('table.candidates tr', {hasText: conflicted.id}).locator('td.conflicts li.q-no', {hasText: partyName}).waitFor();
     await assertAccessible(page, 'assignment');
     await shot(page, 'assigned');
     await signOut(page);
@@ -424,6 +446,48 @@ async function run(server) {
     assert.equal(pdf.subarray(0, 4).toString('latin1'), '%PDF', 'the download should be a PDF');
     console.log(`  letter.pdf: ${pdf.length} bytes`);
 
+    // correct the issued letter: a new version with its reason; the issued one stays
+    const issuedVersion = Math.max(...issued.body.determinations.map((v) => v.version));
+    const issuedText = await page.evaluate(async (v) => (await fetch(`/api/cases/CM15-0999001/letter?format=text&version=${v}`)).text(),
+      issuedVersion);
+    await page.getByRole('button', {name: 'Correct this letter'}).click();
+    await waitForHash(page, '#/cases/CM15-0999001/review');
+    const saveCorrection = page.getByRole('button', {name: 'Save the correction'});
+    await saveCorrection.waitFor();
+    const correctedRationale = 'Corrected rationale: the reviewer read the last progress report again and restates the reasons.';
+    await page.locator('article.item').first().getByLabel('Decision rationale').fill(correctedRationale);
+    await saveCorrection.click();
+    await page.locator('.error', {hasText: '/correction_reason'}).waitFor(); // no reason, no correction
+    assert.equal(await page.getByLabel('Reason for the correction (required)').getAttribute('aria-invalid'), 'true');
+    const correctionReason = 'Browser test: the rationale named the wrong progress report.';
+    await page.getByLabel('Reason for the correction (required)').fill(correctionReason);
+    await assertAccessible(page, 'correction');
+    await shot(page, 'correction');
+    await saveCorrection.click();
+    await page.locator('#toast', {hasText: 'Correction saved'}).waitFor();
+    await page.locator('.correction-note', {hasText: correctionReason}).waitFor();
+    const correcting = (await apiGet(page, '/api/cases/CM15-0999001')).body;
+    const draft = correcting.determinations[correcting.determinations.length - 1];
+    assert.equal(correcting.status, 'correcting');
+    assert.equal(draft.correction_of, issuedVersion, 'the correction should name the version it corrects');
+    assert.equal(draft.correction_reason, correctionReason);
+    await page.getByLabel('I make the attestation above.').check();
+    await page.getByLabel('Signature').fill(`Reviewer ${reviewerId}`);
+    await issue.click();
+    await waitForHash(page, '#/cases/CM15-0999001/letter');
+    const reissued = (await apiGet(page, '/api/cases/CM15-0999001')).body;
+    const corrected = reissued.determinations[reissued.determinations.length - 1];
+    assert.equal(reissued.status, 'issued');
+    assert.deepEqual([corrected.status, corrected.version, corrected.correction_of, corrected.correction_reason],
+      ['final', issuedVersion + 2, issuedVersion, correctionReason], 'the correction is issued as the next final version');
+    await page.frameLocator('iframe.letter').locator('body', {hasText: 'Corrected rationale'}).waitFor();
+    await page.locator('p', {hasText: `It corrects version ${issuedVersion}`}).waitFor();
+    const stillIssued = await page.evaluate(async (v) => (await fetch(`/api/cases/CM15-0999001/letter?format=text&version=${v}`)).text(),
+      issuedVersion);
+    assert.equal(stillIssued, issuedText, 'the letter issued first must not change');
+    await assertAccessible(page, 'corrected letter');
+    await shot(page, 'corrected-letter');
+
     await signOut(page);
 
     // ------------------------------------------------------------ the administrator
@@ -479,6 +543,46 @@ async function run(server) {
     assert.equal(manual.assignment.method, 'manual');
     assert.equal(manual.assignment.reason, reason);
     await shot(page, 'manual-assignment');
+
+    // users and API tokens
+    await page.getByRole('link', {name: 'Users', exact: true}).click();
+    await page.getByRole('heading', {name: 'Users and API tokens'}).waitFor();
+    await assertAccessible(page, 'users');
+    const userForm = page.locator('form', {has: page.getByRole('heading', {name: 'Create a user'})});
+    await userForm.getByLabel('Username').fill('wb-reviewer');
+    await userForm.getByLabel('Password').fill('browser-test-password');
+    await userForm.getByLabel('Role').selectOption('reviewer');
+    await userForm.getByRole('button', {name: 'Create the user'}).click();
+    await userForm.locator('.error', {hasText: '/reviewer_id'}).waitFor(); // a reviewer account names its panel id
+    await userForm.getByLabel('Username').fill('wb-analyst');
+    await userForm.getByLabel('Role').selectOption('analyst');
+    await userForm.getByRole('button', {name: 'Create the user'}).click();
+    await page.locator('table.users tr[data-username="wb-analyst"]', {hasText: 'Analyst'}).waitFor();
+    const analyst = (await apiGet(page, '/api/users')).body.users.find((u) => u.username === 'wb-analyst');
+    assert.ok(analyst && analyst.role === 'analyst', 'the new user should exist on the server');
+    const tokenForm = page.locator('form', {has: page.getByRole('heading', {name: 'Create an API token'})});
+    await tokenForm.getByLabel('For user').selectOption(analyst.id);
+    await tokenForm.getByLabel('Label').fill('browser test');
+    await tokenForm.getByRole('button', {name: 'Create the token'}).click();
+    const secret = (await page.locator('.secret .token-secret').innerText()).trim();
+    assert.match(secret, /^imr_[0-9a-f]{64}$/, 'the new token is shown once, in full');
+    await assertAccessible(page, 'new token');
+    await shot(page, 'token-created');
+    const asAnalyst = (t) => page.evaluate(async (tok) => {
+      const r = await fetch('/api/session', {headers: {Authorization: `Bearer ${tok}`}, credentials: 'omit'});
+      return {status: r.status, body: r.status === 200 ? await r.json() : null};
+    }, t);
+    const who = await asAnalyst(secret);
+    assert.equal(who.status, 200, 'the token should work');
+    assert.equal(who.body.user.username, 'wb-analyst');
+    const listed = (await apiGet(page, '/api/tokens')).body.tokens.find((t) => t.label === 'browser test');
+    assert.ok(listed && !JSON.stringify(listed).includes(secret), 'the token list never shows the secret');
+    await page.getByRole('button', {name: 'I have copied it'}).click();
+    assert.equal(await page.locator('.secret').count(), 0, 'the secret is gone once dismissed');
+    await page.getByRole('button', {name: `Revoke token ${listed.id} of wb-analyst`}).click();
+    await page.locator(`table.tokens tr[data-token="${listed.id}"] td.token-state`, {hasText: 'revoked'}).waitFor();
+    assert.equal((await asAnalyst(secret)).status, 401, 'a revoked token must stop working');
+    await shot(page, 'token-revoked');
 
     await signOut(page);
     await shot(page, 'signed-out');

@@ -146,13 +146,32 @@ static void consider_note_date(rv_case *rc, const char *iso)
         rc->latest_note = imr_arena_strdup(rc->a, iso);
 }
 
+/* Does the word at s start with a month's first three letters? (a cheap test before
+ * imr_date_parse, which tries every month name in full) */
+static int month_prefix(const char *s, size_t len)
+{
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    if (len < 3)
+        return 0;
+    char p[3] = {(char)tolower((unsigned char)s[0]), (char)tolower((unsigned char)s[1]),
+                 (char)tolower((unsigned char)s[2])};
+    for (int m = 0; m < 12; m++)
+        if (!memcmp(months + 3 * m, p, 3))
+            return 1;
+    return 0;
+}
+
 static void scan_dates(rv_case *rc, const char *text)
 {
     if (!text)
         return;
     size_t len = strlen(text);
     for (size_t i = 0; i < len; i++) {
-        if (!isalnum((unsigned char)text[i]) || (i && isalnum((unsigned char)text[i - 1])))
+        unsigned char ch = (unsigned char)text[i];
+        if (!isalnum(ch) || (i && isalnum((unsigned char)text[i - 1])))
+            continue;
+        /* a date starts with a digit or a month name: skip other words cheaply */
+        if (isalpha(ch) && !month_prefix(text + i, len - i))
             continue;
         char iso[11];
         size_t used = imr_date_parse(text + i, len - i, iso);
@@ -241,8 +260,11 @@ static int ci_has(const char *hay, const char *needle)
     if (!hay || !needle)
         return 0;
     size_t n = strlen(needle);
+    if (!n)
+        return *hay != 0;
+    int c0 = tolower((unsigned char)needle[0]);
     for (const char *p = hay; *p; p++)
-        if (!strncasecmp(p, needle, n))
+        if (tolower((unsigned char)*p) == c0 && !strncasecmp(p, needle, n))
             return 1;
     return 0;
 }

@@ -478,7 +478,9 @@ static size_t drug_at(const run *r, size_t i, const imr_drug **drug)
 {
     const ex_doc *d = r->d;
     const ex_token *t = &d->tok[i];
-    if (!r->lx || t->kind != EX_WORD || t->end - t->start < 3)
+    /* two letters start a name only in capitals ("MS Contin") */
+    if (!r->lx || t->kind != EX_WORD || t->end - t->start < 2 ||
+        (t->end - t->start < 3 && !(t->flags & EX_F_UPPER)))
         return 0;
     /* a word of the extraction vocabulary ("the", "denies", "knee") starts no drug name,
      * unless it is written in capitals ("MS Contin"): this halves the lexicon lookups */

@@ -55,8 +55,10 @@ int kb_has_word(const char *text, const char *word)
     if (!text || !word || !*word)
         return 0;
     size_t wn = strlen(word);
+    int w0 = tolower((unsigned char)word[0]);
     for (const char *p = text; *p; p++) {
-        if (strncasecmp(p, word, wn) != 0)
+        /* first-byte check before the library call: this runs over every request */
+        if (tolower((unsigned char)*p) != w0 || strncasecmp(p, word, wn) != 0)
             continue;
         int left = p == text || !isalnum((unsigned char)p[-1]);
         int right = !isalnum((unsigned char)p[wn]);
@@ -1294,6 +1296,9 @@ static int applies_score(const kb_applies *ap, const kb_request *rq)
 {
     const imr_treatment *t = rq->t;
     int score = 0;
+    /* the cheap test first: a classified request of another kind never matches */
+    if (ap->kind >= 0 && (int)t->kind != ap->kind && t->kind != IMR_TREATMENT_OTHER)
+        return -1;
     if (ap->classes.n) {
         if (!any_value(&ap->classes, t->drug_class))
             return -1;

@@ -215,7 +215,7 @@ static void test_edition_by_date(void **state)
         if (!strcmp(e16->criteria[i].id, "dose_limit"))
             l16 = e16->criteria[i].fails->text;
     assert_string_equal(l09, "mme > 120");
-    assert_string_equal(l16, "mme > 90");
+    assert_string_equal(l16, "mme > 80");
     imr_arena_free(a);
     imr_kb_free(kb);
 }

@@ -612,12 +612,56 @@ static void finish_ages(run *r)
         for (size_t i = f->first; i < f->end; i++)
             if (r->d->tok[i].kind == EX_NUMBER && (!tok_int(r, i, &n) || (r->d->tok[i].flags & EX_F_DATE)))
                 n = -1;
+        /* "45 M": the letter must be a capital; it is the sex, the number the age */
+        const ex_match *sex = NULL;
+        if (f->entry && f->entry->value && f->end > f->first) {
+            unsigned char c = (unsigned char)r->d->text[r->d->tok[f->end - 1].start];
+            sex = at(r, f->end - 1, EX_C_SEX);
+            /* a word follows ("45 M laborer", not "101 F."), and the phrase opens the
+             * sentence or a list item, or starts with its article ("a 45 M") */
+            size_t i = f->first;
+            int opens = r->d->tok[i].kind != EX_NUMBER || i == sent_first(r, i) ||
+                        is_punct(r, i - 1, ',') || is_punct(r, i - 1, ':') || is_punct(r, i - 1, '(');
+            if (!(c >= 'A' && c <= 'Z') || !sex || !opens || f->end >= r->d->ntok ||
+                r->d->tok[f->end].kind != EX_WORD)
+                n = -1;
+        }
         if (n < 0 || n > 120) {
             f->dead = 1;
             continue;
         }
+        if (sex) {
+            f->end = f->aend = f->end - 1;
+            if (r->d->tok[f->first].kind != EX_NUMBER) { /* "a 45 M": the age is the number */
+                move_first(r, k, f->end - 1);
+                f = DR(k);
+            }
+            if (draft_starting(r, f->end, BIT(FT_SEX)) < 0) {
+                size_t end = f->end;
+                f->score = n;
+                f->value = num_str(r, n);
+                add(r, FT_SEX, end, end + 1, entry_of(r, sex));
+                continue; /* `f` may have moved */
+            }
+        }
         f->score = n;
         f->value = num_str(r, n);
+    }
+}
+
+/* A sex written as one capital letter ("45 M", "52 y/o F") counts only right after an
+ * age, a comma between at most. */
+static void finish_sex_letters(run *r)
+{
+    FOR_DRAFTS(k) {
+        draft *f = DR(k);
+        if (f->dead || f->type != FT_SEX || !f->entry || !f->entry->value)
+            continue;
+        size_t at_age = f->first - (f->first > 0 && is_punct(r, f->first - 1, ','));
+        unsigned char c = (unsigned char)r->d->text[r->d->tok[f->first].start];
+        long a = draft_before(r, back(at_age, 8, 0), at_age, BIT(FT_AGE));
+        if (!(c >= 'A' && c <= 'Z') || a < 0 || DR(a)->end != at_age)
+            f->dead = 1;
     }
 }
 
@@ -787,6 +831,25 @@ static const char *pain_site(run *r, const draft *f, const char *only_site)
     return b >= 0 ? DR(b)->name : only_site;
 }
 
+/* Between two scores joined by a change cue `c`, a qualifier keeps them apart ("5/10 with
+ * medication and 8/10 without" is a pair, not a change), except one that dates the first
+ * score as the new one before a backward cue ("4/10 after use versus 7/10"). */
+static int qualifier_blocks(run *r, size_t from, const ex_match *c, size_t to)
+{
+    if (first_in(r, c->end, to, EX_C_SCORE_QUALIFIER))
+        return 1;
+    int reverse = entry_of(r, c)->name != NULL;
+    for (size_t i = from; i < c->first; i++) {
+        const ex_match *q = at(r, i, EX_C_SCORE_QUALIFIER);
+        if (!q)
+            continue;
+        const char *n = entry_of(r, q)->name;
+        if (!reverse || !n || (strcmp(n, "after") && strcmp(n, "current")))
+            return 1;
+    }
+    return 0;
+}
+
 static void finish_pain_scores(run *r)
 {
     FOR_DRAFTS(k) {
@@ -805,7 +868,7 @@ static void finish_pain_scores(run *r)
             const ex_match *c = NULL;
             if (!p->change && same_sentence(r, p->first, f->first) && f->first - p->end <= 6 &&
                 (c = first_in(r, p->end, f->first, EX_C_SCORE_CHANGE)) &&
-                !first_in(r, p->end, f->first, EX_C_SCORE_QUALIFIER)) {
+                !qualifier_blocks(r, p->end, c, f->first)) {
                 if (entry_of(r, c)->name) { /* "4/10, down from 8/10": the second came first */
                     p->score2 = p->score;
                     p->score = f->score;
@@ -1050,9 +1113,82 @@ static void finish_medications(run *r)
 }
 
 /* ---- drug screens ---- */
+/* The drugs the text names as taken, each with the first and last token it is named at,
+ * so that a screen can tell a prescribed drug from one named only in the screen. */
+typedef struct taken {
+    const char *name; /* generic name(s), '/'-joined */
+    size_t first, last;
+} taken;
+
+static size_t collect_taken(run *r, taken **out)
+{
+    taken *v = NULL;
+    size_t n = 0, cap = 0;
+    FOR_DRAFTS(k) {
+        const draft *f = DR(k);
+        if (f->dead || f->type != FT_MED || !f->drug)
+            continue;
+        const char *name = drug_name(r, f->drug);
+        size_t j = 0;
+        while (j < n && strcmp(v[j].name, name))
+            j++;
+        if (j == n) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                v = xrealloc(v, cap * sizeof *v);
+            }
+            v[n++] = (taken){name, f->first, f->first};
+        }
+        if (f->first < v[j].first)
+            v[j].first = f->first;
+        if (f->first > v[j].last)
+            v[j].last = f->first;
+    }
+    *out = v;
+    return n;
+}
+
+/* 1 when two '/'-joined lists of generic names share a name. */
+static int shares_name(const char *a, const char *b)
+{
+    for (const char *p = a; *p;) {
+        size_t n = strcspn(p, "/");
+        for (const char *q = b; *q;) {
+            size_t m = strcspn(q, "/");
+            if (n == m && !strncmp(p, q, n))
+                return 1;
+            q += m + (q[m] == '/');
+        }
+        p += n + (p[n] == '/');
+    }
+    return 0;
+}
+
+/* 1 when `sub` is a drug named as taken outside the tokens [first, end) of a screen. */
+static int is_taken(const taken *t, size_t nt, const char *sub, size_t first, size_t end)
+{
+    for (size_t j = 0; j < nt; j++)
+        if ((t[j].first < first || t[j].last >= end) && shares_name(t[j].name, sub))
+            return 1;
+    return 0;
+}
+
+/* A screen result the substances tell when the text gives none: a prescribed drug found
+ * negative, or a drug not prescribed or an illicit substance found positive. */
+static int unexpected_finding(int polarity, int illicit, int prescribed)
+{
+    if (polarity < 0)
+        return !illicit && prescribed;
+    if (polarity > 0)
+        return illicit || !prescribed;
+    return 0;
+}
+
 static void finish_drug_screens(run *r)
 {
     imr_buf names = IMR_BUF_INIT;
+    taken *tk = NULL;
+    size_t ntk = collect_taken(r, &tk);
     FOR_DRAFTS(k) {
         if (DR(k)->dead || DR(k)->type != FT_UDS)
             continue;
@@ -1063,6 +1199,7 @@ static void finish_drug_screens(run *r)
             stop = DR(nx)->first;
         const char *result = NULL;
         size_t last = end;
+        int polarity = 0, unexpected = 0; /* -1 "negative for", 1 "positive for" */
         imr_buf_reset(&names);
         for (size_t i = end; i < stop; i++) {
             const ex_match *m = at(r, i, EX_C_SCREEN_RESULT);
@@ -1070,9 +1207,12 @@ static void finish_drug_screens(run *r)
                 result = entry_of(r, m)->name;
                 last = m->end;
             }
+            if ((m = at(r, i, EX_C_SCREEN_POLARITY)))
+                polarity = strcmp(entry_of(r, m)->name, "negative") ? 1 : -1;
             long md = draft_starting(r, i, BIT(FT_MED) | BIT(FT_TRIAL));
             const char *sub = NULL;
             size_t send = i + 1;
+            int illicit = 0;
             if (md >= 0) { /* a drug found in the urine is no medication fact */
                 sub = drug_name(r, DR(md)->drug);
                 send = DR(md)->end;
@@ -1080,7 +1220,10 @@ static void finish_drug_screens(run *r)
             } else if ((m = at(r, i, EX_C_SUBSTANCE))) {
                 sub = entry_of(r, m)->name;
                 send = m->end;
+                illicit = 1;
             }
+            if (sub && unexpected_finding(polarity, illicit, is_taken(tk, ntk, sub, first, stop)))
+                unexpected = 1;
             if (sub) {
                 if (names.len)
                     imr_buf_putc(&names, '/');
@@ -1090,12 +1233,13 @@ static void finish_drug_screens(run *r)
             }
         }
         draft *f = DR(k);
-        f->value = result ? result : "performed";
+        f->value = result ? result : unexpected ? "inconsistent" : "performed";
         f->name = names.len ? imr_arena_strndup(r->a, names.data, names.len) : NULL;
         if (last > f->aend)
             f->aend = (uint32_t)last;
         f->date = nearest_date(r, first, end, 4);
     }
+    free(tk);
     imr_buf_free(&names);
 }
 
@@ -1571,6 +1715,25 @@ static void finish_others(run *r)
     }
 }
 
+/* "pain 4/10 during the trial versus 7/10", "while using it": a change whose sentence
+ * refers back to a treatment gets the last treatment named in it or the two sentences
+ * before. */
+static long referred_treatment(run *r, const draft *f)
+{
+    size_t sf = sent_first(r, f->first), se = sent_end(r, f->first);
+    if (!first_cue(r, sf, se, EX_C_TREATMENT_REFERENCE))
+        return -1;
+    uint32_t sent = r->d->tok[f->first].sent;
+    for (size_t j = f->first; j-- > back(f->first, 4 * REACH, 0);) {
+        if (r->d->tok[j].sent + 2 < sent)
+            break;
+        long t = draft_starting(r, j, BIT(FT_PRIOR));
+        if (t >= 0)
+            return t;
+    }
+    return -1;
+}
+
 /* Pain-score changes: what brought them. The treatment named in the phrase, else the one
  * an improvement reported in the same or the two sentences before was attributed to. */
 static void attribute_score_changes(run *r)
@@ -1584,6 +1747,10 @@ static void attribute_score_changes(run *r)
         long s = source_after(r, f->first, f->end);
         if (s < 0)
             s = draft_in(r, clause_start(r, f->first), f->first, TREATMENTS, -1);
+        if (s < 0)
+            s = draft_in(r, sent_first(r, f->first), f->first, TREATMENTS, -1);
+        if (s < 0)
+            s = referred_treatment(r, f);
         if (s >= 0) {
             f->source = (int32_t)s;
             f->attributed_to = treatment_name(r, s);
@@ -1605,6 +1772,48 @@ static void attribute_score_changes(run *r)
 /* ---------------------------------------------------------------------------------------
  * 3. Assertions
  * ------------------------------------------------------------------------------------- */
+/* 1 when a work status is stated as the present one: a cue that ends a history ("now",
+ * "currently") in its span or the few words before it in the clause. */
+static int work_status_now(run *r, const draft *f)
+{
+    for (size_t i = back(f->first, 4, clause_start(r, f->first)); i < f->end; i++) {
+        const ex_match *m = at(r, i, EX_C_TERMINATION);
+        if (m && entry_of(r, m)->category == IMR_ASSERT_HISTORICAL)
+            return 1;
+    }
+    return 0;
+}
+
+/* A status that a later one does not end ("permanent and stationary"). */
+static int lasting(const draft *f)
+{
+    return f->entry && f->entry->value && !strcmp(f->entry->value, "lasting");
+}
+
+/* "was placed on temporary total disability ... and is now working": a work status stated
+ * as the present one makes the different statuses named before it history. */
+static void date_work_statuses(run *r)
+{
+    long now = -1;
+    FOR_DRAFTS(k) {
+        const draft *f = DR(k);
+        if (!f->dead && f->type == FT_WORK && f->assertion == IMR_ASSERT_AFFIRMED &&
+            !lasting(f) && work_status_now(r, f))
+            now = (long)k;
+    }
+    if (now < 0)
+        return;
+    const draft *cur = DR(now);
+    FOR_DRAFTS(k) {
+        draft *f = DR(k);
+        if (f->dead || f->type != FT_WORK || f->first >= cur->first ||
+            f->assertion != IMR_ASSERT_AFFIRMED || same_name(f->value, cur->value) ||
+            work_status_now(r, f) || lasting(f))
+            continue;
+        f->assertion = IMR_ASSERT_HISTORICAL;
+    }
+}
+
 static void assert_all(run *r)
 {
     FOR_DRAFTS(k) {
@@ -1794,6 +2003,7 @@ int imr_extract(const char *text, size_t len, const char *source, const imr_lexi
     finish_terms(&r);
     finish_body_parts(&r);
     finish_ages(&r);
+    finish_sex_letters(&r);
     finish_medications(&r);
     finish_drug_screens(&r);
     finish_imaging(&r);
@@ -1805,6 +2015,7 @@ int imr_extract(const char *text, size_t len, const char *source, const imr_lexi
     finish_others(&r);
     attribute_score_changes(&r);
     assert_all(&r);
+    date_work_statuses(&r);
     emit(&r, source, out);
     return IMR_OK;
 }

@@ -165,13 +165,19 @@ typedef enum {
     EX_C_LOCATIVE,
     EX_C_TOLERANCE,
     EX_C_COMPARISON,
+    EX_C_TREATMENT_REFERENCE, /* "during the trial", "while using", "with the unit" */
+    EX_C_SCREEN_POLARITY,     /* "negative for", "positive for" in a drug screen */
     EX_C_CLASS_COUNT
 } ex_class;
 
 _Static_assert(EX_C_CLASS_COUNT <= 64, "ex_token.classes has one bit per class");
 
 /* ConText categories (the `name` of trigger entries) map onto imr_assertion values. */
-enum { EX_DIR_PRE = 1, EX_DIR_POST = 2, EX_DIR_BOTH = 3 };
+/* EX_DIR_HEADING: a section heading ("Plan:") that modifies the words after it and the
+ * items that follow it after semicolons, up to the end of the section (negation.c). */
+enum { EX_DIR_PRE = 1, EX_DIR_POST = 2, EX_DIR_BOTH = 3, EX_DIR_HEADING = 4 };
+/* Category of a termination that ends only the items of a heading ("continue Norco"). */
+#define EX_TERM_SECTION (-2)
 
 typedef struct ex_entry {
     const char *phrase;   /* as written in the file */
@@ -182,7 +188,8 @@ typedef struct ex_entry {
     uint16_t cls;         /* ex_class */
     uint16_t nwords;
     uint32_t words;       /* index of the first word in ex_vocab.words */
-    int16_t category;     /* triggers: imr_assertion; terminations: -1 = every category */
+    int16_t category;     /* triggers: imr_assertion; terminations: -1 = every category,
+                           EX_TERM_SECTION = heading items only */
     uint8_t direction;    /* triggers: EX_DIR_* */
     uint8_t pad;
     double number;        /* numbers: the value (column 3) */

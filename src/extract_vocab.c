@@ -55,8 +55,8 @@ enum { COL_NONE, COL_OPTIONAL, COL_REQUIRED, COL_ENUM, COL_ENUM_OPTIONAL, COL_NU
 /* Categories of triggers, in imr_assertion order after "affirmed". */
 static const char *const ASSERTIONS[] = {"negated", "hypothetical", "historical", "other_person", NULL};
 static const char *const TERMINATES[] = {"negated", "hypothetical", "historical", "other_person",
-                                         "all", NULL};
-static const char *const DIRECTIONS[] = {"pre", "post", "both", NULL};
+                                         "all", "section", NULL};
+static const char *const DIRECTIONS[] = {"pre", "post", "both", "heading", NULL};
 static const char *const SEXES[] = {"male", "female", NULL};
 static const char *const SIDES[] = {"left", "right", "bilateral", NULL};
 static const char *const FUNCTIONS[] = {"adl", "work", "activity", "general", NULL};
@@ -69,12 +69,15 @@ static const char *const SCORE_QUALIFIERS[] = {"with_medication", "without_medic
 static const char *const RESPONSES[] = {"improved", "no_improvement", "failed", NULL};
 static const char *const TRIALS[] = {"failed", "tolerated", "intolerant", "tried", NULL};
 static const char *const SCREEN_RESULTS[] = {"consistent", "inconsistent", NULL};
+static const char *const POLARITIES[] = {"negative", "positive", NULL};
 static const char *const UNITS[] = {"day", "week", "month", "year", NULL};
 static const char *const RESULTS[] = {"abnormal", "normal", NULL};
 static const char *const TREATMENT_FLAGS[] = {"in_list", NULL};
 static const char *const QUALIFIER_FLAGS[] = {"drug", NULL};
 static const char *const FOR_FLAGS[] = {"keep", NULL};
-static const char *const WORK_FLAGS[] = {"generic", NULL};
+static const char *const WORK_FLAGS[] = {"generic", "lasting", NULL};
+static const char *const SEX_FLAGS[] = {"after_age", NULL};
+static const char *const AGE_FLAGS[] = {"sex_letter", NULL};
 static const char *const CHANGE_FLAGS[] = {"reverse", NULL};
 
 static const struct class_spec {
@@ -94,7 +97,7 @@ static const struct class_spec {
     [EX_C_SIDE_EFFECT] = {"side_effect", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_ABERRANT] = {"aberrant_behavior", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_WORK_STATUS] = {"work_status", COL_REQUIRED, COL_ENUM_OPTIONAL, NULL, WORK_FLAGS, 0, 0},
-    [EX_C_SEX] = {"sex", COL_ENUM, COL_NONE, SEXES, NULL, 0, 0},
+    [EX_C_SEX] = {"sex", COL_ENUM, COL_ENUM_OPTIONAL, SEXES, SEX_FLAGS, 0, 0},
     [EX_C_PSYCHOSOCIAL] = {"psychosocial", COL_REQUIRED, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_OPIOID_AGREEMENT] = {"opioid_agreement", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_DRUG_SCREEN] = {"urine_drug_screen", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
@@ -104,7 +107,7 @@ static const struct class_spec {
     [EX_C_GOALS] = {"treatment_goals", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_SECOND_OPINION] = {"second_opinion", COL_OPTIONAL, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_SURGERY] = {"surgery_history", COL_REQUIRED, COL_NONE, NULL, NULL, 0, 0},
-    [EX_C_AGE] = {"age", COL_NONE, COL_NONE, NULL, NULL, 1, 1},
+    [EX_C_AGE] = {"age", COL_NONE, COL_ENUM_OPTIONAL, NULL, AGE_FLAGS, 1, 1},
     [EX_C_PAIN_SCORE] = {"pain_score", COL_NONE, COL_NONE, NULL, NULL, 0, 2},
     [EX_C_TRIGGER] = {"trigger", COL_ENUM, COL_ENUM, ASSERTIONS, DIRECTIONS, 0, 0},
     [EX_C_PSEUDO] = {"pseudo", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
@@ -142,6 +145,8 @@ static const struct class_spec {
     [EX_C_LOCATIVE] = {"locative", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_TOLERANCE] = {"tolerance", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
     [EX_C_COMPARISON] = {"comparison", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_TREATMENT_REFERENCE] = {"treatment_reference", COL_NONE, COL_NONE, NULL, NULL, 0, 0},
+    [EX_C_SCREEN_POLARITY] = {"screen_polarity", COL_ENUM, COL_NONE, POLARITIES, NULL, 0, 0},
 };
 
 const char *ex_class_name(ex_class c)
@@ -404,7 +409,7 @@ static int add_line(loader *ld, char *line)
         e->direction = (uint8_t)(enum_index(DIRECTIONS, value) + 1);
     } else if (cls == EX_C_TERMINATION) {
         int k = enum_index(ASSERTIONS, name);
-        e->category = (int16_t)(k < 0 ? -1 : k + 1);
+        e->category = (int16_t)(k >= 0 ? k + 1 : strcmp(name, "section") == 0 ? EX_TERM_SECTION : -1);
     } else if (cs->name_rule == COL_NUMBER)
         e->number = strtod(name, NULL);
     if ((st = add_words(ld, e, cs)))

@@ -628,7 +628,7 @@ static const char *const SLOTS[] = {
     "months_since_injury", "doi", "reference_date", "modality", "level_count", "frequency",
     "strength", "text", "name", "value", "qualifier", "date", "attributed_to", "score",
     "score2", "medications", "treatments", "ur_decision", "ur_date", "requests", "claimant",
-    "conflicts", "supply", "names", "clauses", NULL};
+    "conflicts", "supply", "names", "clauses", "findings", NULL};
 
 /* Check the {slot}s and [optional] segments of a template. */
 static int check_template(parser *p, const char *t)
@@ -819,7 +819,13 @@ static int criterion_line(parser *p, const char *key, char *value)
             c->say_unknown = t;
     } else if (!strcmp(key, "needs"))
         c->needs = dup(p, value);
-    else
+    else if (!strcmp(key, "look_for")) {
+        if (parse_values(p, value, &c->look_for))
+            return -1;
+        for (size_t i = 0; i < c->look_for.n; i++)
+            if (c->look_for.v[i][0] == '$')
+                return fail(p, "look_for takes words, not variables ('%s')", c->look_for.v[i]);
+    } else
         return 1; /* not a criterion field */
     return 0;
 }
@@ -948,7 +954,7 @@ static int entry_line(parser *p, char *key, char *value)
         return (e->context = parse_cond(p, value)) ? 0 : -1;
     else if (!strcmp(key, "text") || !strcmp(key, "when") || !strcmp(key, "met") ||
              !strcmp(key, "fails") || !strncmp(key, "say_", 4) || !strcmp(key, "needs") ||
-             !strcmp(key, "conflict"))
+             !strcmp(key, "conflict") || !strcmp(key, "look_for"))
         return fail(p, "'%s' belongs to a criterion, but no criterion is open here", key);
     else
         return fail(p, "unknown field '%s' (expected topic, guideline, in_force, recommended, "

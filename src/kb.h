@@ -121,6 +121,7 @@ typedef struct kb_criterion {
     kb_conflict conflict;
     const char *say_met, *say_not_met, *say_unknown; /* templates, may be NULL */
     const char *needs;    /* documentation that would satisfy it */
+    kb_values look_for;   /* words whose clauses in the case texts the rationale quotes */
     int line;
     int inherited;        /* copied from a based_on entry and not changed yet */
 } kb_criterion;

@@ -16,7 +16,10 @@
  * clause starts, going forward, at a conjunction followed by a verb, an auxiliary or a
  * subject (", and reports dyspepsia", "and the diagnosis is"); going backward, at a
  * conjunction with a verb on its left ("pain is rated 9/10 and functional improvement is
- * not documented").
+ * not documented"). A heading trigger ("Plan:", "Recommendations:") reaches over the
+ * items of its section that semicolons separate, each item up to a termination
+ * ("continue Norco" is not a plan for something new) or SCOPE_WORDS words, and the
+ * section ends at a period or a paragraph break.
  *
  * A fact is modified by every trigger whose scope holds its first token, except triggers
  * inside the fact itself; when several apply, negation wins over other person, then
@@ -92,7 +95,13 @@ static size_t reach_backward(const ex_doc *d, size_t from, size_t limit)
 
 static int terminates(const mark *m, int category)
 {
-    return m->direction == 0 && (m->category < 0 || m->category == category);
+    return m->direction == 0 && (m->category == -1 || m->category == category);
+}
+
+/* Terminations of a heading's items: those of its category and the section ones. */
+static int terminates_item(const mark *m, int category)
+{
+    return terminates(m, category) || (m->direction == 0 && m->category == EX_TERM_SECTION);
 }
 
 static int has_class(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls)
@@ -201,12 +210,49 @@ static void find_marks(const ex_vocab *v, const ex_doc *d, const ex_sentence *s,
     }
 }
 
+/* Where a scope of `category` starting at `from` stops in the sentence: SCOPE_WORDS
+ * words, or the first termination of its category among the marks from `k` (for the
+ * items of a heading, section terminations too). */
+static size_t stop_forward(const ex_doc *d, const ex_context *c, size_t k, size_t from,
+                           size_t limit, int category, int heading)
+{
+    const mark *mk = c->marks;
+    size_t stop = reach_forward(d, from, limit);
+    for (size_t j = k; j < c->nmarks && mk[j].first < stop; j++)
+        if (mk[j].first >= from &&
+            (heading ? terminates_item(&mk[j], category) : terminates(&mk[j], category))) {
+            stop = mk[j].first;
+            break;
+        }
+    return stop;
+}
+
+/* 1 when the sentence ends with a semicolon: the next item of a list under a heading. */
+static int ends_with_semicolon(const ex_doc *d, const ex_sentence *s)
+{
+    const ex_token *t = &d->tok[s->end - 1];
+    return t->kind == EX_PUNCT && d->fold[t->fold] == ';';
+}
+
 void ex_context_build(const ex_vocab *v, const ex_doc *d, ex_context *c)
 {
     c->n = 0;
+    int16_t heading = 0; /* category of a heading whose section goes on, or 0 */
     for (size_t si = 0; si < d->nsent; si++) {
         const ex_sentence *s = &d->sent[si];
         find_marks(v, d, s, c);
+        const mark *mk = c->marks;
+        if (heading && (!c->nmarks || mk[0].direction != EX_DIR_HEADING ||
+                        mk[0].first != s->first)) {
+            /* the next item of the section: a trigger without words at its start */
+            ex_trigger t = {.first = s->first, .end = s->first, .category = heading,
+                            .scope_first = s->first};
+            t.scope_end = (uint32_t)stop_forward(d, c, 0, s->first, s->end, heading, 1);
+            if (t.scope_end > t.scope_first)
+                push_trigger(c, &t);
+        }
+        if (!ends_with_semicolon(d, s))
+            heading = 0;
         if (!c->nmarks)
             continue;
         size_t first_verb = s->end;
@@ -215,18 +261,20 @@ void ex_context_build(const ex_vocab *v, const ex_doc *d, ex_context *c)
                 first_verb = i;
                 break;
             }
-        const mark *mk = c->marks;
         for (size_t k = 0; k < c->nmarks; k++) {
             if (!mk[k].direction)
                 continue;
             ex_trigger t = {.first = mk[k].first, .end = mk[k].end, .category = mk[k].category};
+            if (mk[k].direction == EX_DIR_HEADING) {
+                t.scope_first = t.end;
+                t.scope_end = (uint32_t)stop_forward(d, c, k + 1, t.end, s->end, t.category, 1);
+                if (t.scope_end > t.scope_first)
+                    push_trigger(c, &t);
+                if (ends_with_semicolon(d, s))
+                    heading = t.category;
+            }
             if (mk[k].direction & EX_DIR_PRE) {
-                size_t stop = reach_forward(d, t.end, s->end);
-                for (size_t j = k + 1; j < c->nmarks && mk[j].first < stop; j++)
-                    if (terminates(&mk[j], t.category)) {
-                        stop = mk[j].first;
-                        break;
-                    }
+                size_t stop = stop_forward(d, c, k + 1, t.end, s->end, t.category, 0);
                 t.scope_first = t.end;
                 t.scope_end = (uint32_t)clause_forward(v, d, t.end, stop);
                 if (t.scope_end > t.scope_first)

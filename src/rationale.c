@@ -247,26 +247,25 @@ static int clause_end(const char *t, size_t i)
            !(i >= 2 && t[i - 2] == ' ' && isupper((unsigned char)t[i - 1]));
 }
 
-/* The clause of the case text around a fact's evidence, as written; a long sentence is cut
- * to the comma-delimited part that holds the evidence. */
-static const char *evidence_clause(const rv_case *rc, const imr_fact *f)
+/* The clause of text `t` around the span [start, end), as written and in quotes; a long
+ * sentence is cut to the comma-delimited part that holds the span. */
+static const char *clause_around(imr_arena *ar, const char *t, size_t start, size_t end)
 {
-    const char *t = source_text(rc, f->evidence.source);
-    size_t len = t ? strlen(t) : 0;
-    if (!t || f->evidence.end > len || f->evidence.start >= f->evidence.end)
+    size_t len = strlen(t);
+    if (end > len || start >= end)
         return NULL;
-    size_t a = f->evidence.start, b = f->evidence.end;
-    while (a > 0 && !clause_end(t, a - 1) && f->evidence.start - a < 200)
+    size_t a = start, b = end;
+    while (a > 0 && !clause_end(t, a - 1) && start - a < 200)
         a--;
-    while (b < len && !clause_end(t, b) && b - f->evidence.end < 200)
+    while (b < len && !clause_end(t, b) && b - end < 200)
         b++;
     while (a < b && (t[a] == ' ' || t[a] == ','))
         a++;
     while (b > a && (t[b - 1] == ' ' || t[b - 1] == ','))
         b--;
     if (b - a > 220) {
-        /* too long: keep the comma-delimited part around the evidence */
-        size_t ca = f->evidence.start, cb = f->evidence.end;
+        /* too long: keep the comma-delimited part around the span */
+        size_t ca = start, cb = end;
         while (ca > a && t[ca - 1] != ',')
             ca--;
         while (cb < b && t[cb] != ',')
@@ -276,7 +275,92 @@ static const char *evidence_clause(const rv_case *rc, const imr_fact *f)
         while (a < b && t[a] == ' ')
             a++;
     }
-    return imr_arena_printf(rc->a, "\"%.*s\"", (int)(b - a), t + a);
+    return imr_arena_printf(ar, "\"%.*s\"", (int)(b - a), t + a);
+}
+
+static const char *evidence_clause(const rv_case *rc, const imr_fact *f)
+{
+    const char *t = source_text(rc, f->evidence.source);
+    return t ? clause_around(rc->a, t, f->evidence.start, f->evidence.end) : NULL;
+}
+
+/* 1 when the rationale already quotes this clause, or a clause holding it or held by it. */
+static int already_quoted(const rv_item *it, const char *clause)
+{
+    if (!it->quotes)
+        return 0;
+    size_t n = strlen(clause);
+    for (size_t i = 0; i < it->quotes->n; i++) {
+        const char *q = it->quotes->v[i];
+        size_t m = strlen(q);
+        /* compare without the quotation marks */
+        char inner[512];
+        snprintf(inner, sizeof inner, "%.*s", n > 2 ? (int)(n - 2) : 0, clause + 1);
+        char qin[512];
+        snprintf(qin, sizeof qin, "%.*s", m > 2 ? (int)(m - 2) : 0, q + 1);
+        if (strstr(qin, inner) || strstr(inner, qin))
+            return 1;
+    }
+    return 0;
+}
+
+static void remember_quote(const rv_item *it, const char *clause)
+{
+    if (it->quotes && clause && it->quotes->n < sizeof it->quotes->v / sizeof *it->quotes->v)
+        it->quotes->v[it->quotes->n++] = clause;
+}
+
+/* Where `word` (lower case; a final '*' matches any ending) occurs in `t` on word
+ * boundaries, ignoring case; -1 when it does not. */
+static long find_word(const char *t, const char *word)
+{
+    size_t wn = strlen(word);
+    int prefix = wn && word[wn - 1] == '*';
+    if (prefix)
+        wn--;
+    if (!wn)
+        return -1;
+    for (const char *p = t; *p; p++) {
+        if (strncasecmp(p, word, wn))
+            continue;
+        int left = p == t || !isalnum((unsigned char)p[-1]);
+        int right = prefix || !isalnum((unsigned char)p[wn]);
+        if (left && right)
+            return (long)(p - t);
+    }
+    return -1;
+}
+
+/* {findings}: the clauses of the case texts that name what a criterion looks for (its
+ * `look_for` words): the measures, monitoring, test results and specialists that bear on
+ * it, quoted as written and never twice in one rationale. */
+static const char *crit_findings(const rv_item *it, const rv_crit *cr)
+{
+    if (!cr || !cr->k->look_for.n)
+        return NULL;
+    const rv_case *rc = it->rc;
+    const char *v[2];
+    size_t n = 0;
+    for (size_t s = 0; s <= rc->c->n_records && n < 2; s++) {
+        const char *t = s == 0 ? rc->c->clinical_summary : rc->c->records[s - 1].text;
+        if (!t)
+            continue;
+        for (size_t w = 0; w < cr->k->look_for.n && n < 2; w++) {
+            const char *word = cr->k->look_for.v[w];
+            long at = find_word(t, word);
+            if (at < 0)
+                continue;
+            size_t wn = strlen(word) - (word[strlen(word) - 1] == '*');
+            const char *cl = clause_around(rc->a, t, (size_t)at, (size_t)at + wn);
+            if (!cl || already_quoted(it, cl))
+                continue;
+            v[n++] = cl;
+            remember_quote(it, cl);
+        }
+    }
+    if (!n)
+        return NULL;
+    return n == 1 ? v[0] : imr_arena_printf(rc->a, "%s; %s", v[0], v[1]);
 }
 
 static const char *crit_clauses(const rv_item *it, const rv_crit *cr)
@@ -291,6 +375,8 @@ static const char *crit_clauses(const rv_item *it, const rv_crit *cr)
         const imr_fact *f = rv_fact(it, cr->ev[i], NULL);
         add_unique(v, &n, 3, evidence_clause(it->rc, f));
     }
+    for (size_t i = 0; i < n; i++)
+        remember_quote(it, v[i]);
     if (!n)
         return NULL;
     imr_buf b = IMR_BUF_INIT;
@@ -390,6 +476,29 @@ static const char *requests_list(const rv_item *it)
 
 /* ---------------------------------------------------------------- slots */
 
+/* A fact's evidence as it reads mid-sentence: a capital that only opened the source's
+ * sentence is lowered ("Off work" -> "off work"), and a drug the request names is spelled
+ * as the request spells it. */
+static const char *fact_text(const rv_item *it, const imr_fact *f)
+{
+    const char *s = f->evidence.text;
+    if (!s || !*s)
+        return s;
+    const imr_treatment *t = it->t;
+    if (!strcmp(f->type, "medication") && t && t->name && !strcasecmp(s, t->name))
+        return t->name;
+    if (!strcmp(f->type, "medication") && (!f->name || strcasecmp(s, f->name)))
+        return s; /* a brand name keeps its capital */
+    const char *src = source_text(it->rc, f->evidence.source);
+    if (!src || f->evidence.start > strlen(src))
+        return s;
+    size_t i = f->evidence.start;
+    while (i > 0 && src[i - 1] == ' ')
+        i--;
+    int opens = i == 0 || strchr(".:;\n!?", src[i - 1]) != NULL;
+    return opens ? lower_first(it->rc->a, s) : s;
+}
+
 static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, const imr_fact *f,
                         const char *fact_date)
 {
@@ -416,7 +525,7 @@ static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, 
         if (!strcmp(name, "score2"))
             return num_text(a, f->score2);
         if (!strcmp(name, "text"))
-            return f->evidence.text;
+            return fact_text(it, f);
     }
     if (!strcmp(name, "text"))
         return cr ? cr->k->text : NULL;
@@ -424,6 +533,8 @@ static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, 
         return crit_facts(it, cr);
     if (!strcmp(name, "clauses"))
         return crit_clauses(it, cr);
+    if (!strcmp(name, "findings"))
+        return crit_findings(it, cr);
     if (!strcmp(name, "request"))
         return it->request;
     if (!strcmp(name, "drug"))
@@ -561,11 +672,35 @@ void rv_render_key(imr_buf *out, const char *key, const rv_item *it)
 
 /* ---------------------------------------------------------------- sentences */
 
+/* "Tizanidine (tizanidine)" -> "Tizanidine": a parenthesis that only repeats the words
+ * before it says nothing. Works in place. */
+static void drop_echoes(imr_buf *s)
+{
+    for (size_t i = 1; i + 1 < s->len; i++) {
+        if (s->data[i] != '(' || s->data[i - 1] != ' ')
+            continue;
+        char *close = memchr(s->data + i, ')', s->len - i);
+        if (!close)
+            break;
+        size_t in = (size_t)(close - (s->data + i + 1));
+        if (!in || in > i - 1)
+            continue;
+        size_t before = i - 1 - in; /* where the repeated words would start */
+        if (strncasecmp(s->data + before, s->data + i + 1, in) ||
+            (before > 0 && isalnum((unsigned char)s->data[before - 1])))
+            continue;
+        size_t cut = in + 3; /* " (" + inner + ")" */
+        memmove(s->data + i - 1, s->data + i - 1 + cut, s->len - (i - 1 + cut) + 1);
+        s->len -= cut;
+    }
+}
+
 /* Append a rendered sentence: capitalised, ending in a full stop, one space between. */
 static void add_sentence(imr_buf *out, const char *tpl, const rv_item *it, const rv_crit *cr)
 {
     imr_buf s = IMR_BUF_INIT;
     rv_render(&s, tpl, it, cr, NULL, NULL);
+    drop_echoes(&s);
     if (s.len) {
         if (out->len)
             imr_buf_putc(out, ' ');
@@ -601,12 +736,18 @@ static const char *criterion_template(const rv_item *it, const rv_crit *c)
     }
 }
 
-const char *rv_rationale(const rv_item *it, imr_decision d, int for_documentation)
+const char *rv_rationale(const rv_item *item, imr_decision d, int for_documentation)
 {
+    /* a working copy that remembers the clauses quoted so far */
+    rv_quotes quotes = {.n = 0};
+    rv_item w = *item;
+    w.quotes = &quotes;
+    const rv_item *it = &w;
     imr_buf b = IMR_BUF_INIT;
     const imr_kb *kb = it->rc->kb;
     if (it->e)
         add_sentence(&b, it->e->summary, it, NULL);
+    const char *findings = kb_wording(kb, "criterion.findings");
     for (size_t i = 0; i < it->n_crit; i++) {
         const rv_crit *c = &it->crit[i];
         if (!c->applicable)
@@ -614,6 +755,10 @@ const char *rv_rationale(const rv_item *it, imr_decision d, int for_documentatio
         const char *tpl = criterion_template(it, c);
         if (tpl)
             add_sentence(&b, tpl, it, c);
+        /* the findings the criterion looks for, unless its sentence named them already;
+         * also for a criterion that has nothing else to say (a limit kept) */
+        if (findings && c->k->look_for.n && (!tpl || !strstr(tpl, "{findings}")))
+            add_sentence(&b, findings, it, c);
     }
     const char *key;
     if (d == IMR_DECISION_OVERTURNED)

@@ -37,8 +37,15 @@ typedef struct rv_crit {
     size_t n_ev;
 } rv_crit;
 
+/* The clauses of the case texts a rationale has quoted so far (none is quoted twice). */
+typedef struct rv_quotes {
+    const char *v[64];
+    size_t n;
+} rv_quotes;
+
 typedef struct rv_item {
     rv_case *rc;
+    rv_quotes *quotes;          /* set while a rationale is written, else NULL */
     const kb_entry *e;
     const imr_treatment *t;
     const char *request;

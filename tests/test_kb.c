@@ -4,6 +4,7 @@
  * text"); every citation lies in its guideline's table of contents; the edition in force is
  * chosen by date; MTUS entries come before non-MTUS ones, specific before general.
  */
+#include <ctype.h>
 #include "support.h"
 #include "../src/kb.h"
 
@@ -265,6 +266,27 @@ static void test_has_word(void **state)
     assert_true(kb_has_word("EMG/NCV bilateral", "ncv"));
 }
 
+/* look_for words are loaded lower case, survive based_on, and name no variable. */
+static void test_look_for(void **state)
+{
+    (void)state;
+    imr_kb *kb = load_default();
+    size_t with = 0;
+    for (size_t i = 0; i < kb->n_entries; i++)
+        for (size_t j = 0; j < kb->entries[i].n_criteria; j++) {
+            const kb_values *lf = &kb->entries[i].criteria[j].look_for;
+            with += lf->n > 0;
+            for (size_t k = 0; k < lf->n; k++) {
+                const char *w = lf->v[k];
+                assert_true(*w && w[0] != '$');
+                for (const char *q = w; *q; q++)
+                    if (isupper((unsigned char)*q))
+                        fail_msg("%s: look_for '%s' is not lower case", kb->entries[i].id, w);
+            }
+        }
+    assert_true(with > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_edition_by_date),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_has_word),
+        cmocka_unit_test(test_look_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -620,6 +620,14 @@ int imr_due_date(const char *priority, const char *received, const char *records
  * ("medical_necessity" | other), "ur_conditional_noncertification" (bool), "documents". */
 int imr_svc_case_create(imr_db *db, const imr_actor *who, const char *case_json, size_t len,
                         const char *now, imr_arena *a, const char **out_json, imr_error *err);
+/* The same, and when `with_draft` (administrators only) the engine's draft of its
+ * determination too: the engine runs first, then the case, its documents, the draft
+ * version, the case's view and both audit entries are committed in ONE transaction (all or
+ * nothing). *out_id (may be NULL) receives the new case's id; *out_json is the case as
+ * imr_svc_case_get shows it. */
+int imr_svc_case_create_draft(imr_db *db, const imr_actor *who, const char *case_json, size_t len,
+                              int with_draft, const char *now, imr_arena *a, const char **out_id,
+                              const char **out_json, imr_error *err);
 int imr_svc_case_get(imr_db *db, const imr_actor *who, const char *case_id, const char *now,
                      imr_arena *a, const char **out_json, imr_error *err);
 /* Filters: status, reviewer_id, overdue ("1"), priority, q (case number prefix); limit. */

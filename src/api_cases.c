@@ -7,6 +7,7 @@
  * passes its JSON through.
  */
 #include "api.h"
+#include "service_internal.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -62,16 +63,6 @@ static int query_bool(api_request *req, api_response *res, const char *name, int
     return -1;
 }
 
-/* The value of the top-level string member `key` of a JSON object text, or NULL. */
-static const char *json_member(imr_arena *a, const char *json, const char *key)
-{
-    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
-    json_t *v = json_object_get(o, key);
-    const char *s = json_is_string(v) ? imr_arena_strdup(a, json_string_value(v)) : NULL;
-    json_decref(o);
-    return s;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Cases.
  * ------------------------------------------------------------------------------------- */
@@ -104,27 +95,19 @@ void api_case_create(api_request *req, api_response *res)
                     "only administrators both register a case and draft it (?draft=1)");
         return;
     }
-    size_t len;
-    const char *body = api_body_text(req, res, &len);
+    json_t *body = api_body_object(req, res); /* the one parse of the body */
     if (!body)
         return;
-    const char *json = NULL;
+    const char *json = NULL, *id = NULL;
     imr_error err = {0};
-    int st = imr_svc_case_create(req->db, &req->who, body, len, req->now, req->a, &json, &err);
+    /* the case and its draft are stored together or not at all (one transaction) */
+    int st = imr_svc_case_register(req->db, &req->who, body, with_draft, req->now, req->a, &id, &json, &err);
     if (st) {
         api_error(res, req, &err);
         return;
     }
-    const char *id = json_member(req->a, json, "id");
-    if (with_draft && id) { /* the draft's answer is the case again, now with its draft */
-        if ((st = imr_svc_draft(req->db, &req->who, id, req->now, req->a, &json, &err))) {
-            api_error(res, req, &err);
-            return;
-        }
-    }
     api_json(res, 201, json);
-    if (id)
-        api_header_add(res, "Location", imr_arena_printf(req->a, "/api/cases/%s", id));
+    api_header_add(res, "Location", imr_arena_printf(req->a, "/api/cases/%s", id));
 }
 
 void api_case_get(api_request *req, api_response *res)

@@ -104,15 +104,21 @@ static void check_order(jreader *rd, const char *earlier, const char *later, con
 int imr_case_from_json(const char *json, size_t len, const char *where, imr_arena *a,
                        imr_case **out, imr_error *err)
 {
-    static const char *const PRIORITIES[] = {"standard", "expedited", NULL};
-    static const char *const SEXES[] = {"male", "female", NULL};
     json_t *root = jr_load(json, len, where, err);
     if (!root)
         return IMR_EX_DATAERR;
+    int st = jr_case(root, where, a, out, err);
+    json_decref(root);
+    return st;
+}
+
+int jr_case(const json_t *root, const char *where, imr_arena *a, imr_case **out, imr_error *err)
+{
+    static const char *const PRIORITIES[] = {"standard", "expedited", NULL};
+    static const char *const SEXES[] = {"male", "female", NULL};
     jreader rd = {a, err, where, 0};
     if (!json_is_object(root)) {
         jr_fail(&rd, "$", "expected a case file (a JSON object), found %s", jr_type_name(root));
-        json_decref(root);
         return IMR_EX_DATAERR;
     }
     imr_case *c = imr_arena_alloc(a, sizeof *c);
@@ -151,7 +157,6 @@ int imr_case_from_json(const char *json, size_t len, const char *where, imr_aren
     if (!rd.failed && !c->clinical_summary && c->n_records == 0)
         jr_fail(&rd, "$.clinical_summary",
                 "a case needs clinical information: give clinical_summary or records%s", "");
-    json_decref(root);
     if (rd.failed)
         return IMR_EX_DATAERR;
     *out = c;

@@ -34,6 +34,8 @@ int jr_enum(jreader *rd, const json_t *o, const char *key, const char *path,
 int jr_bool(jreader *rd, const json_t *o, const char *key, const char *path);
 /* Parse `json`; on a syntax error fill err with the line and return NULL. */
 json_t *jr_load(const char *json, size_t len, const char *where, imr_error *err);
+/* Read a case file already parsed (imr_case_from_json without the parse; borrows root). */
+int jr_case(const json_t *root, const char *where, imr_arena *a, imr_case **out, imr_error *err);
 /* Read a reviewer object (the record's "reviewer", also reviewer profiles). */
 void jr_reviewer(jreader *rd, const json_t *o, const char *path, imr_reviewer *rv);
 

@@ -224,7 +224,7 @@ int imr_audit(imr_db *db, const imr_actor *who, const char *action, const char *
     return st ? svc_db_fail(err, st) : IMR_OK;
 }
 
-const char *svc_case_state(const svc_case_row *row, imr_arena *a)
+json_t *svc_case_state_json(const svc_case_row *row)
 {
     json_t *o = json_object();
     json_object_set_new(o, "status", svc_jstr(row->status));
@@ -234,7 +234,22 @@ const char *svc_case_state(const svc_case_row *row, imr_arena *a)
     json_object_set_new(o, "reviewer_id", svc_jstr(row->reviewer_id));
     json_object_set_new(o, "duplicate_of", svc_jstr(row->duplicate_of));
     json_object_set_new(o, "version", json_integer(row->version));
-    return svc_dump(o, a);
+    return o;
+}
+
+const char *svc_case_state(const svc_case_row *row, imr_arena *a)
+{
+    return svc_dump(svc_case_state_json(row), a);
+}
+
+int svc_case_audit(imr_db *db, const imr_actor *who, const svc_case_row *row, const char *action,
+                   const char *before_state, json_t *change, const char *now, imr_arena *a,
+                   imr_error *err)
+{
+    json_t *after = svc_case_state_json(row);
+    if (change)
+        json_object_set_new(after, "change", change);
+    return imr_audit(db, who, action, "case", row->id, before_state, svc_dump(after, a), now, err);
 }
 
 /* ---------------------------------------------------------------- the case's view */
@@ -401,10 +416,11 @@ static json_t *summary_of(const svc_case_row *row, json_t *case_file, json_t *el
     return s;
 }
 
-static int build_view(imr_db *db, const svc_case_row *row, imr_arena *a, const char **view,
-                      const char **summary, const char **record, imr_error *err)
+/* `parsed` is the case file when the caller holds it already (borrowed), else NULL. */
+static int build_view(imr_db *db, const svc_case_row *row, json_t *parsed, imr_arena *a,
+                      const char **view, const char **summary, const char **record, imr_error *err)
 {
-    json_t *case_file = svc_parse_stored(row->case_json, "cases.case_json", err);
+    json_t *case_file = parsed ? json_incref(parsed) : svc_parse_stored(row->case_json, "cases.case_json", err);
     if (!case_file)
         return IMR_EX_SOFTWARE;
     json_t *elig = row->eligibility_json ? svc_parse_stored(row->eligibility_json, "cases.eligibility_json", err)
@@ -498,11 +514,17 @@ const char *svc_view_with_clock(const char *view, const char *status, const char
 int svc_case_refresh(imr_db *db, const char *case_id, imr_arena *a, svc_case_row *row,
                      const char **view, const char **record, imr_error *err)
 {
+    return svc_case_refresh_parsed(db, case_id, NULL, a, row, view, record, err);
+}
+
+int svc_case_refresh_parsed(imr_db *db, const char *case_id, json_t *case_file, imr_arena *a,
+                            svc_case_row *row, const char **view, const char **record, imr_error *err)
+{
     imr_actor system = {.role = IMR_ROLE_ADMIN, .username = "system"};
     const char *summary = NULL;
     int st = svc_case_load(db, &system, case_id, a, row, err);
     if (!st)
-        st = build_view(db, row, a, view, &summary, record, err);
+        st = build_view(db, row, case_file, a, view, &summary, record, err);
     if (!st) {
         const char *p[] = {case_id, *view, summary};
         st = imr_db_exec(db,
@@ -520,16 +542,21 @@ int svc_case_finish(imr_db *db, const imr_actor *who, const char *case_id, const
                     const char *before_state, json_t *change, const char *now, imr_arena *a,
                     const char **out_json, imr_error *err)
 {
+    return svc_case_finish_parsed(db, who, case_id, NULL, action, before_state, change, now, a,
+                                  out_json, err);
+}
+
+int svc_case_finish_parsed(imr_db *db, const imr_actor *who, const char *case_id, json_t *case_file,
+                           const char *action, const char *before_state, json_t *change,
+                           const char *now, imr_arena *a, const char **out_json, imr_error *err)
+{
     svc_case_row row;
     const char *view = NULL, *record = NULL;
-    int st = svc_case_refresh(db, case_id, a, &row, &view, &record, err);
-    if (!st) {
-        json_t *after = json_loads(svc_case_state(&row, a), 0, NULL);
-        if (change)
-            json_object_set(after, "change", change);
-        st = imr_audit(db, who, action, "case", case_id, before_state, svc_dump(after, a), now, err);
-    }
-    json_decref(change);
+    int st = svc_case_refresh_parsed(db, case_id, case_file, a, &row, &view, &record, err);
+    if (!st)
+        st = svc_case_audit(db, who, &row, action, before_state, change, now, a, err);
+    else
+        json_decref(change);
     if (!st && out_json)
         *out_json = svc_view_with_clock(view, row.status, row.due_date, now, record, a);
     return st;

@@ -143,13 +143,92 @@ static int insert_dispute_keys(imr_db *db, const svc_process *p, const imr_case 
     return IMR_OK;
 }
 
-static int create_in_tx(imr_db *db, const imr_actor *who, const svc_process *p, const imr_case *c,
-                        const char *stored, const intake *in, const char *received,
-                        const char *records, const char *due, const char *now, imr_arena *a,
-                        const char **out_json, imr_error *err)
+/* An application read for registration: the engine's case, the intake fields, and the
+ * case file as stored (without its documents, which live in their own table). */
+typedef struct registration {
+    imr_case *c;
+    intake in;
+    const char **doc_ids; /* per document, made before the transaction */
+    const char *stored, *received, *records;
+    char due[11];
+    json_t *root;         /* the parsed case file (documents removed); owned */
+    const imr_record *draft;
+    const char *draft_json;
+} registration;
+
+static int read_registration(json_t *root, const char *today, imr_arena *a, registration *g,
+                             imr_error *err)
 {
-    const char *params[] = {c->case_number, c->priority, stored, received, records,
-                            c->ur_decision_date, due, now};
+    memset(g, 0, sizeof *g);
+    g->root = root;
+    int st = jr_case(root, "case", a, &g->c, err);
+    if (st)
+        return svc_input_error(err, 400);
+    if (!valid_case_number(g->c->case_number))
+        return svc_fail(err, 400, "$.case_number",
+                        "expected 1 to 64 letters, digits, '-', '_' or '.', found \"%s\"", g->c->case_number);
+    if ((st = read_intake(root, a, &g->in, err)))
+        return st;
+    g->received = g->c->application_received ? g->c->application_received : imr_arena_strdup(a, today);
+    g->records = g->in.records_received ? g->in.records_received : g->c->n_records ? g->received : NULL;
+    if (imr_due_date(g->c->priority, g->received, g->records, g->due))
+        return svc_fail(err, 500, "rules", "the review clock could not be computed");
+    g->doc_ids = imr_arena_alloc(a, (g->in.n_docs + 1) * sizeof *g->doc_ids);
+    for (size_t i = 0; i < g->in.n_docs; i++)
+        g->doc_ids[i] = svc_new_id("D-", a);
+    json_object_del(root, "documents"); /* they live in the documents table */
+    g->stored = svc_dump(json_incref(root), a);
+    return IMR_OK;
+}
+
+/* A medical record attached at intake, with the id it will be stored under. */
+typedef struct attached_record {
+    const intake_doc *doc;
+    const char *id;
+} attached_record;
+
+static int by_doc_id(const void *x, const void *y)
+{
+    return strcmp(((const attached_record *)x)->id, ((const attached_record *)y)->id);
+}
+
+/* The engine's case as svc_engine_case would read it back once stored: the case file, then
+ * the medical records attached, in the order the store lists them (created together, so by
+ * document id). */
+static imr_case *engine_case_of(const registration *g, imr_arena *a)
+{
+    imr_case *c = imr_arena_alloc(a, sizeof *c);
+    *c = *g->c;
+    c->application_received = g->received;
+    attached_record *recs = imr_arena_alloc(a, (g->in.n_docs + 1) * sizeof *recs);
+    size_t n = 0;
+    for (size_t i = 0; i < g->in.n_docs; i++)
+        if (!strcmp(g->in.docs[i].kind, "medical_record") && g->in.docs[i].text)
+            recs[n++] = (attached_record){&g->in.docs[i], g->doc_ids[i]};
+    if (!n)
+        return c;
+    qsort(recs, n, sizeof *recs, by_doc_id);
+    imr_case_document *all = imr_arena_alloc(a, (c->n_records + n) * sizeof *all);
+    if (c->n_records)
+        memcpy(all, c->records, c->n_records * sizeof *all);
+    for (size_t i = 0; i < n; i++) {
+        imr_case_document *r = &all[c->n_records + i];
+        r->date = recs[i].doc->date;
+        r->author = recs[i].doc->author;
+        r->type = recs[i].doc->title;
+        r->text = recs[i].doc->text;
+    }
+    c->records = all;
+    c->n_records += n;
+    return c;
+}
+
+static int create_in_tx(imr_db *db, const imr_actor *who, const svc_process *p, const registration *g,
+                        const char *now, imr_arena *a, const char **out_json, imr_error *err)
+{
+    const imr_case *c = g->c;
+    const char *params[] = {c->case_number, c->priority, g->stored, g->received, g->records,
+                            c->ur_decision_date, g->due, now};
     int st = imr_db_exec(db,
                          "INSERT INTO cases (id, status, priority, case_json, application_received,"
                          " records_received, ur_decision_date, due_date, created_at, updated_at, version)"
@@ -161,54 +240,81 @@ static int create_in_tx(imr_db *db, const imr_actor *who, const svc_process *p, 
         return svc_db_fail(err, st);
     if ((st = insert_dispute_keys(db, p, c, c->case_number, a, err)))
         return st;
-    for (size_t i = 0; i < in->n_docs; i++)
-        if ((st = insert_document(db, c->case_number, svc_new_id("D-", a), &in->docs[i], NULL, now, err)))
+    for (size_t i = 0; i < g->in.n_docs; i++)
+        if ((st = insert_document(db, c->case_number, g->doc_ids[i], &g->in.docs[i], NULL, now, err)))
             return st;
     json_t *change = json_object();
-    json_object_set_new(change, "documents", json_integer((json_int_t)in->n_docs));
-    return svc_case_finish(db, who, c->case_number, "case.create", NULL, change, now, a, out_json, err);
+    json_object_set_new(change, "documents", json_integer((json_int_t)g->in.n_docs));
+    if (!g->draft)
+        return svc_case_finish_parsed(db, who, c->case_number, g->root, "case.create", NULL, change, now, a,
+                                      out_json, err);
+    /* with its draft: the case's audit entry now, its view once, after the draft */
+    svc_case_row row = {.id = c->case_number, .status = "received", .priority = c->priority,
+                        .case_json = g->stored, .application_received = g->received,
+                        .records_received = g->records, .ur_decision_date = c->ur_decision_date,
+                        .due_date = g->due, .created_at = now, .updated_at = now, .version = 1};
+    if ((st = svc_case_audit(db, who, &row, "case.create", NULL, change, now, a, err)))
+        return st;
+    return svc_draft_store(db, who, &row, g->root, g->draft, g->draft_json, now, a, out_json, err);
+}
+
+/* Registration, with or without the engine's draft; consumes `root`. */
+static int register_case(imr_db *db, const imr_actor *who, json_t *root, int with_draft, const char *now,
+                         imr_arena *a, const char **out_id, const char **out_json, imr_error *err)
+{
+    const svc_process *p;
+    char today[11];
+    registration g;
+    memset(&g, 0, sizeof g);
+    g.root = root;
+    int st = may_register(who, err, "only intake and administrators register applications");
+    if (!st && with_draft && who->role != IMR_ROLE_ADMIN)
+        st = svc_forbidden(err, "only administrators both register a case and draft it");
+    if (!st)
+        st = svc_rules(&p, NULL, err);
+    if (!st && !svc_today(now, today))
+        st = svc_fail(err, 400, "now", "expected an ISO 8601 timestamp, found \"%s\"", now ? now : "");
+    if (!st)
+        st = read_registration(root, today, a, &g, err);
+    /* the engine runs before the write transaction opens: it holds no lock while it works */
+    if (!st && with_draft)
+        st = svc_draft_record(engine_case_of(&g, a), NULL, a, &g.draft, &g.draft_json, err);
+    if (!st && !(st = imr_db_begin(db, err))) {
+        st = create_in_tx(db, who, p, &g, now, a, out_json, err);
+        if (!st && (st = imr_db_commit(db, err)))
+            svc_db_fail(err, st);
+        if (st)
+            imr_db_rollback(db);
+    }
+    if (st && !err->http)
+        svc_db_fail(err, st);
+    if (!st && out_id)
+        *out_id = g.c->case_number;
+    json_decref(root);
+    return st;
 }
 
 int imr_svc_case_create(imr_db *db, const imr_actor *who, const char *case_json, size_t len,
                         const char *now, imr_arena *a, const char **out_json, imr_error *err)
 {
-    const svc_process *p;
-    char today[11], due[11];
-    int st = may_register(who, err, "only intake and administrators register applications");
-    if (!st)
-        st = svc_rules(&p, NULL, err);
-    if (st)
-        return st;
-    if (!svc_today(now, today))
-        return svc_fail(err, 400, "now", "expected an ISO 8601 timestamp, found \"%s\"", now ? now : "");
-    imr_case *c = NULL;
-    if (imr_case_from_json(case_json ? case_json : "", case_json ? len : 0, "case", a, &c, err))
+    return imr_svc_case_create_draft(db, who, case_json, len, 0, now, a, NULL, out_json, err);
+}
+
+int imr_svc_case_create_draft(imr_db *db, const imr_actor *who, const char *case_json, size_t len,
+                              int with_draft, const char *now, imr_arena *a, const char **out_id,
+                              const char **out_json, imr_error *err)
+{
+    json_t *root = jr_load(case_json ? case_json : "", case_json ? len : 0, "case", err);
+    if (!root)
         return svc_input_error(err, 400);
-    if (!valid_case_number(c->case_number))
-        return svc_fail(err, 400, "$.case_number",
-                        "expected 1 to 64 letters, digits, '-', '_' or '.', found \"%s\"", c->case_number);
-    json_t *root = json_loadb(case_json, len, 0, NULL);
-    intake in;
-    if ((st = read_intake(root, a, &in, err))) {
-        json_decref(root);
-        return st;
-    }
-    const char *received = c->application_received ? c->application_received : imr_arena_strdup(a, today);
-    const char *records = in.records_received ? in.records_received : c->n_records ? received : NULL;
-    if (imr_due_date(c->priority, received, records, due)) {
-        json_decref(root);
-        return svc_fail(err, 500, "rules", "the review clock could not be computed");
-    }
-    json_object_del(root, "documents"); /* they live in the documents table */
-    const char *stored = svc_dump(root, a);
-    if ((st = imr_db_begin(db, err)))
-        return svc_db_fail(err, st);
-    st = create_in_tx(db, who, p, c, stored, &in, received, records, due, now, a, out_json, err);
-    if (!st && (st = imr_db_commit(db, err)))
-        svc_db_fail(err, st);
-    if (st)
-        imr_db_rollback(db);
-    return st;
+    return imr_svc_case_register(db, who, root, with_draft, now, a, out_id, out_json, err);
+}
+
+int imr_svc_case_register(imr_db *db, const imr_actor *who, struct json_t *case_file, int with_draft,
+                          const char *now, imr_arena *a, const char **out_id, const char **out_json,
+                          imr_error *err)
+{
+    return register_case(db, who, case_file, with_draft, now, a, out_id, out_json, err);
 }
 
 /* ---------------------------------------------------------------- reading */

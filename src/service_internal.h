@@ -213,12 +213,26 @@ int svc_case_touch(imr_db *db, const svc_case_row *row, const char *status, cons
 int svc_case_finish(imr_db *db, const imr_actor *who, const char *case_id, const char *action,
                     const char *before_state, json_t *change, const char *now, imr_arena *a,
                     const char **out_json, imr_error *err);
+/* The same, with the case file already parsed (borrowed; NULL: parse the stored text), so
+ * that a request that holds it does not parse it again. */
+int svc_case_finish_parsed(imr_db *db, const imr_actor *who, const char *case_id, json_t *case_file,
+                           const char *action, const char *before_state, json_t *change,
+                           const char *now, imr_arena *a, const char **out_json, imr_error *err);
 /* Within a transaction: rebuild and store the view of a case (no audit entry: the view
  * only follows the tables). *row is the case as it now stands. */
 int svc_case_refresh(imr_db *db, const char *case_id, imr_arena *a, svc_case_row *row,
                      const char **view, const char **record, imr_error *err);
-/* The compact state of a case row for audit entries. */
+int svc_case_refresh_parsed(imr_db *db, const char *case_id, json_t *case_file, imr_arena *a,
+                            svc_case_row *row, const char **view, const char **record, imr_error *err);
+/* Within a transaction: the audit entry of a change to a case, without rebuilding its view
+ * (for a step that another step of the same transaction follows): after = the state of
+ * `row` plus `change` (consumed; may be NULL). */
+int svc_case_audit(imr_db *db, const imr_actor *who, const svc_case_row *row, const char *action,
+                   const char *before_state, json_t *change, const char *now, imr_arena *a,
+                   imr_error *err);
+/* The compact state of a case row for audit entries (as JSON text, or as an object). */
 const char *svc_case_state(const svc_case_row *row, imr_arena *a);
+json_t *svc_case_state_json(const svc_case_row *row);
 /* The stored view with its time-dependent fields (days_left, overdue) spliced in, and the
  * newest determination record as "determination" when `record` is not NULL (JSON text,
  * "null" when there is none). */
@@ -241,9 +255,26 @@ const char *svc_new_id(const char *prefix, imr_arena *a);
  * documents appended as records. */
 int svc_engine_case(imr_db *db, const svc_case_row *row, imr_arena *a, imr_case **out,
                     imr_error *err);
+/* The engine's draft of a case (prof: the assigned reviewer, or NULL): the record and its
+ * JSON text. Runs outside any transaction. */
+int svc_draft_record(const imr_case *c, const imr_reviewer_profile *prof, imr_arena *a,
+                     const imr_record **out, const char **json, imr_error *err);
+/* Within a transaction: store a draft as the case's next version (the case moves from
+ * assigned to in_review), then rebuild the view and write the audit entry. `case_file` is
+ * the parsed case file when the caller holds it (borrowed), else NULL. */
+int svc_draft_store(imr_db *db, const imr_actor *who, const svc_case_row *row, json_t *case_file,
+                    const imr_record *rec, const char *json, const char *now, imr_arena *a,
+                    const char **out_json, imr_error *err);
 /* A panel member's stored profile as a candidate and as the letter's reviewer profile. */
 int svc_reviewer_read(const char *id, const char *profile_json, int active, int open_cases,
                       const svc_process *p, imr_arena *a, svc_candidate *cand,
                       imr_reviewer_profile *profile, imr_error *err);
+
+/* imr_svc_case_create_draft from a case file a server has parsed already (the reference is
+ * consumed, and the object is changed), so that a request's body is parsed once. Used by the
+ * API (api_cases.c); kept out of imr.h so the public header needs no jansson type. */
+int imr_svc_case_register(imr_db *db, const imr_actor *who, json_t *case_file, int with_draft,
+                          const char *now, imr_arena *a, const char **out_id, const char **out_json,
+                          imr_error *err);
 
 #endif

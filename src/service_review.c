@@ -154,9 +154,9 @@ static int may_review(const imr_actor *who, imr_error *err)
 
 /* ---------------------------------------------------------------- the engine's draft */
 
-static int draft_in_tx(imr_db *db, const imr_actor *who, const svc_case_row *row, const imr_record *rec,
-                       const char *json, const char *now, imr_arena *a, const char **out_json,
-                       imr_error *err)
+int svc_draft_store(imr_db *db, const imr_actor *who, const svc_case_row *row, json_t *case_file,
+                    const imr_record *rec, const char *json, const char *now, imr_arena *a,
+                    const char **out_json, imr_error *err)
 {
     version_row v;
     int st = newest_version(db, row->id, a, &v, err);
@@ -170,16 +170,33 @@ static int draft_in_tx(imr_db *db, const imr_actor *who, const svc_case_row *row
     json_t *change = json_object();
     json_object_set_new(change, "version", json_integer(v.version + 1));
     json_object_set_new(change, "decisions", decisions_json(rec));
-    return svc_case_finish(db, who, row->id, "determination.draft", svc_case_state(row, a), change, now, a,
-                           out_json, err);
+    return svc_case_finish_parsed(db, who, row->id, case_file, "determination.draft", svc_case_state(row, a),
+                                  change, now, a, out_json, err);
+}
+
+int svc_draft_record(const imr_case *c, const imr_reviewer_profile *prof, imr_arena *a,
+                     const imr_record **out, const char **json, imr_error *err)
+{
+    const imr_kb *kb;
+    const imr_lexicon *lx;
+    int st = svc_engine(&kb, &lx, err);
+    if (st)
+        return st;
+    imr_review_options opt = {.reviewer = prof};
+    const svc_process *proc;
+    if (!svc_rules(&proc, NULL, err))
+        opt.organization = proc->organization;
+    imr_record *rec = NULL;
+    if ((st = imr_review(c, kb, lx, &opt, a, &rec, err)))
+        return svc_fail(err, st == IMR_EX_DATAERR ? 422 : 500, err->where, "%s", err->message);
+    *out = rec;
+    return record_json(rec, a, json, err);
 }
 
 int imr_svc_draft(imr_db *db, const imr_actor *who, const char *case_id, const char *now,
                   imr_arena *a, const char **out_json, imr_error *err)
 {
     svc_case_row row;
-    const imr_kb *kb;
-    const imr_lexicon *lx;
     int st = svc_case_load(db, who, case_id, a, &row, err);
     if (!st)
         st = may_review(who, err);
@@ -192,22 +209,14 @@ int imr_svc_draft(imr_db *db, const imr_actor *who, const char *case_id, const c
                         !strcmp(row.status, "correcting") ? " (edit the correction instead)" : "");
     imr_case *c = NULL;
     imr_reviewer_profile *prof = NULL;
-    if ((st = svc_engine(&kb, &lx, err)) || (st = svc_engine_case(db, &row, a, &c, err)) ||
-        (st = reviewer_profile(db, &row, a, &prof, err)))
-        return st;
-    imr_review_options opt = {.reviewer = prof};
-    const svc_process *proc;
-    if (!svc_rules(&proc, NULL, err))
-        opt.organization = proc->organization;
-    imr_record *rec = NULL;
-    if ((st = imr_review(c, kb, lx, &opt, a, &rec, err)))
-        return svc_fail(err, st == IMR_EX_DATAERR ? 422 : 500, err->where, "%s", err->message);
+    const imr_record *rec = NULL;
     const char *json;
-    if ((st = record_json(rec, a, &json, err)))
+    if ((st = svc_engine_case(db, &row, a, &c, err)) || (st = reviewer_profile(db, &row, a, &prof, err)) ||
+        (st = svc_draft_record(c, prof, a, &rec, &json, err)))
         return st;
     if ((st = imr_db_begin(db, err)))
         return svc_db_fail(err, st);
-    st = draft_in_tx(db, who, &row, rec, json, now, a, out_json, err);
+    st = svc_draft_store(db, who, &row, NULL, rec, json, now, a, out_json, err);
     return commit_or_rollback(db, st, err);
 }
 

@@ -3,7 +3,8 @@
  * set, see scripts/with-postgres.sh) on PostgreSQL: create -> screen -> assign -> draft ->
  * decide -> issue -> letter bytes -> correction as a new version, with the issued version
  * unchanged, audit entries carrying before and after, reviewers seeing only their own cases
- * and analysts changing nothing. Also the review clocks (imr_due_date) and work lists.
+ * and analysts changing nothing; a case registered with its draft in one transaction, all
+ * or nothing (a failure forced at the draft's insert leaves nothing behind). Also the review clocks (imr_due_date) and work lists.
  */
 #include "support.h"
 #include "../src/service_internal.h"
@@ -574,6 +575,118 @@ static void stale_versions(imr_db *db)
     imr_arena_free(a);
 }
 
+/* The case file of case_json() with a medical record attached at intake. */
+static char *case_with_record(const char *number)
+{
+    char *base = case_json(number, "2015-09-01", "standard", "Norco 7.5/325mg #60"), *s = NULL;
+    base[strlen(base) - 1] = '\0'; /* reopen the object */
+    if (asprintf(&s, "%s, \"documents\": [{\"kind\": \"medical_record\", \"title\": \"Progress report\","
+                     " \"date\": \"2015-08-10\", \"text\": \"Neck pain 7/10. Norco continued. No urine drug"
+                     " screen on file.\"}]}", base) < 0)
+        abort();
+    free(base);
+    return s;
+}
+
+static json_t *item_decisions(json_t *view)
+{
+    json_t *out = json_array(), *items = json_object_get(json_object_get(view, "determination"), "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i), *o = json_object();
+        json_object_set(o, "decision", json_object_get(it, "decision"));
+        json_object_set(o, "rationale", json_object_get(it, "rationale"));
+        json_array_append_new(out, o);
+    }
+    return out;
+}
+
+/* ?draft=1: the case and the engine's draft in one transaction, all or nothing. */
+static void create_with_draft(imr_db *db, int pg)
+{
+    imr_arena *a = imr_arena_new();
+    imr_error err = {0};
+    const char *out = NULL, *id = NULL;
+    const char *T0 = "2015-09-01T09:00:00Z";
+
+    char *cj = case_with_record("CM15-7300001");
+    assert_int_equal(imr_svc_case_create_draft(db, &ADMIN, cj, strlen(cj), 1, T0, a, &id, &out, &err), 0);
+    free(cj);
+    assert_string_equal(id, "CM15-7300001");
+    json_t *one = parse(out);
+    assert_string_equal(get_str(one, "status"), "received");
+    assert_int_equal(json_integer_value(json_object_get(one, "version")), 2);
+    json_t *dets = json_object_get(one, "determinations");
+    assert_int_equal(json_array_size(dets), 1);
+    assert_string_equal(get_str(json_array_get(dets, 0), "status"), "draft");
+    assert_int_equal(json_array_size(json_object_get(one, "documents")), 1);
+    assert_true(json_array_size(json_object_get(json_object_get(one, "determination"), "items")) == 1);
+    assert_int_equal(audit_count(db, "CM15-7300001", "case.create", NULL), 1);
+    assert_int_equal(audit_count(db, "CM15-7300001", "determination.draft", NULL), 1);
+    /* what is returned is what is stored */
+    assert_int_equal(imr_svc_case_get(db, &ADMIN, "CM15-7300001", T0, a, &out, &err), 0);
+    json_t *stored = parse(out);
+    assert_true(json_equal(one, stored));
+    json_decref(stored);
+
+    /* the same as registering, then drafting, in two steps */
+    cj = case_with_record("CM15-7300002");
+    assert_int_equal(imr_svc_case_create(db, &INTAKE, cj, strlen(cj), T0, a, &out, &err), 0);
+    free(cj);
+    assert_int_equal(imr_svc_draft(db, &ADMIN, "CM15-7300002", T0, a, &out, &err), 0);
+    json_t *two = parse(out), *d1 = item_decisions(one), *d2 = item_decisions(two);
+    assert_true(json_array_size(d1) == 1);
+    assert_true(json_equal(d1, d2));
+    assert_int_equal(json_integer_value(json_object_get(two, "version")), 2);
+    json_decref(d1);
+    json_decref(d2);
+    json_decref(two);
+    json_decref(one);
+
+    /* intake may register but not draft: refused before anything is stored */
+    cj = case_with_record("CM15-7300003");
+    assert_int_equal(imr_svc_case_create_draft(db, &INTAKE, cj, strlen(cj), 1, T0, a, &id, &out, &err), IMR_EX_USAGE);
+    assert_int_equal(err.http, 403);
+    assert_int_equal(imr_svc_case_get(db, &ADMIN, "CM15-7300003", T0, a, &out, &err), IMR_EX_NOINPUT);
+
+    /* a failure at the draft's insert leaves no case, document, key or audit entry behind */
+    const char *trap = pg ? "CREATE TRIGGER forced_draft_failure BEFORE INSERT ON determinations FOR EACH ROW"
+                            " WHEN (NEW.case_id = 'CM15-7300003') EXECUTE FUNCTION imr_refuse_change('a test draft')"
+                          : "CREATE TRIGGER forced_draft_failure BEFORE INSERT ON determinations"
+                            " WHEN NEW.case_id = 'CM15-7300003' BEGIN SELECT RAISE(ABORT, 'forced failure'); END";
+    if (imr_db_exec(db, trap, NULL, 0, NULL, NULL, &err))
+        fail_msg("trigger: %s", err.message);
+    memset(&err, 0, sizeof err);
+    assert_int_not_equal(imr_svc_case_create_draft(db, &ADMIN, cj, strlen(cj), 1, T0, a, &id, &out, &err), 0);
+    assert_int_equal(err.http, 409);
+    assert_int_equal(imr_svc_case_get(db, &ADMIN, "CM15-7300003", T0, a, &out, &err), IMR_EX_NOINPUT);
+    assert_int_equal(audit_count(db, "CM15-7300003", NULL, NULL), 0);
+    static const char *const LEFT[] = {"SELECT COUNT(*) FROM cases WHERE id = $1",
+                                       "SELECT COUNT(*) FROM documents WHERE case_id = $1",
+                                       "SELECT COUNT(*) FROM dispute_keys WHERE case_id = $1",
+                                       "SELECT COUNT(*) FROM case_views WHERE case_id = $1"};
+    const char *params[] = {"CM15-7300003"};
+    for (size_t i = 0; i < sizeof LEFT / sizeof LEFT[0]; i++) {
+        imr_db_rows r;
+        assert_int_equal(imr_db_exec(db, LEFT[i], params, 1, a, &r, &err), 0);
+        assert_string_equal(imr_db_text(&r, 0, 0), "0");
+    }
+    /* without the trap the same request goes through */
+    assert_int_equal(imr_db_exec(db, pg ? "DROP TRIGGER forced_draft_failure ON determinations"
+                                        : "DROP TRIGGER forced_draft_failure", NULL, 0, NULL, NULL, &err), 0);
+    assert_int_equal(imr_svc_case_create_draft(db, &ADMIN, cj, strlen(cj), 1, T0, a, &id, &out, &err), 0);
+    assert_int_equal(audit_count(db, "CM15-7300003", NULL, NULL), 2);
+    free(cj);
+
+    /* bad input is refused with its path, as in a plain creation */
+    const char *bad = "{\"case_number\": \"CM15-7300004\", \"claimant\": {\"age\": \"old\"}}";
+    assert_int_equal(imr_svc_case_create_draft(db, &ADMIN, bad, strlen(bad), 1, T0, a, &id, &out, &err), IMR_EX_DATAERR);
+    assert_int_equal(err.http, 400);
+    assert_string_equal(err.where, "$.claimant.age");
+    assert_int_equal(imr_svc_case_create_draft(db, &ADMIN, "{", 1, 1, T0, a, &id, &out, &err), IMR_EX_DATAERR);
+    assert_int_equal(err.http, 400);
+    imr_arena_free(a);
+}
+
 static void run_backend(int pg)
 {
     imr_db *db = open_db(pg);
@@ -585,6 +698,7 @@ static void run_backend(int pg)
     lists(db);
     bad_input(db);
     stale_versions(db);
+    create_with_draft(db, pg);
     close_db(db, pg);
 }
 

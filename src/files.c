@@ -161,3 +161,19 @@ int imr_line_of(const char *s, size_t off)
             line++;
     return line;
 }
+
+/* "%PDF-" after an optional UTF-8 byte-order mark and at most 64 bytes of white space. Here
+ * rather than in letter_pdf.c so that the light `imr` binary, which has no poppler, can
+ * tell a PDF from a text letter. */
+int imr_is_pdf(const char *data, size_t len)
+{
+    size_t i = 0;
+    if (!data)
+        return 0;
+    if (len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&
+        (unsigned char)data[2] == 0xBF)
+        i = 3;
+    while (i < len && i < 64 && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    return len - i >= 5 && memcmp(data + i, "%PDF-", 5) == 0;
+}

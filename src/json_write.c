@@ -4,8 +4,27 @@
 #include "json_write.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* imr_buf_append and imr_buf_putc without the call when the bytes fit (most of the time):
+ * the writer makes many small appends. Same contract: data stays NUL-terminated. */
+static inline void put(imr_buf *b, const char *s, size_t n)
+{
+    if (b->data && b->len + n < b->cap) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else {
+        imr_buf_append(b, s, n);
+    }
+}
+
+static inline void put_c(imr_buf *b, char c)
+{
+    put(b, &c, 1);
+}
 
 void jw_init(jw *w, imr_buf *b, int pretty)
 {
@@ -17,11 +36,11 @@ void jw_init(jw *w, imr_buf *b, int pretty)
 static void newline_indent(jw *w, int depth)
 {
     static const char spaces[] = "                                                                ";
-    imr_buf_putc(w->b, '\n');
+    put_c(w->b, '\n');
     int n = depth * 2;
     while (n > 0) {
         int k = n > (int)sizeof spaces - 1 ? (int)sizeof spaces - 1 : n;
-        imr_buf_append(w->b, spaces, (size_t)k);
+        put(w->b, spaces, (size_t)k);
         n -= k;
     }
 }
@@ -36,7 +55,7 @@ static void before_value(jw *w)
     if (w->depth == 0)
         return;
     if (w->count[w->depth]++ > 0)
-        imr_buf_putc(w->b, ',');
+        put_c(w->b, ',');
     if (w->pretty)
         newline_indent(w, w->depth);
 }
@@ -44,7 +63,7 @@ static void before_value(jw *w)
 static void jw_open(jw *w, char c)
 {
     before_value(w);
-    imr_buf_putc(w->b, c);
+    put_c(w->b, c);
     if (w->depth + 1 < JW_MAX_DEPTH)
         w->depth++;
     w->count[w->depth] = 0;
@@ -57,7 +76,7 @@ static void jw_close(jw *w, char c)
         w->depth--;
     if (had && w->pretty)
         newline_indent(w, w->depth);
-    imr_buf_putc(w->b, c);
+    put_c(w->b, c);
 }
 
 void jw_obj_begin(jw *w) { jw_open(w, '{'); }
@@ -81,65 +100,89 @@ static const unsigned char PLAIN[256] = {
     ['z'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
 };
 
+/* 1 when one of the 8 bytes in `v` is not PLAIN: below 0x20, a quote, a backslash, or
+ * 0x80 and above. Exact (the classic "has a zero byte" test, borrows cannot give a false
+ * answer for the word as a whole), so a clean word is copied without looking at its bytes. */
+static int word_needs_care(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t control = (v - ones * 0x20) & ~v;
+    uint64_t zero_q = (quote - ones) & ~quote, zero_b = (backslash - ones) & ~backslash;
+    return ((control | zero_q | zero_b) & highs) != 0 || (v & highs) != 0;
+}
+
+/* Length of the run of PLAIN bytes at the start of `p`: 8 bytes at a time, then bytewise
+ * within the word that holds the first byte needing care. */
+static size_t plain_run(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, sizeof v);
+        if (word_needs_care(v))
+            break;
+    }
+    while (i < len && PLAIN[p[i]])
+        i++;
+    return i;
+}
+
 static void put_escaped(imr_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    imr_buf_putc(b, '"');
+    size_t i = plain_run(p, len);
+    put_c(b, '"');
+    if (i)
+        put(b, s, i);
     while (i < len) {
         unsigned c = p[i];
-        if (PLAIN[c]) {
-            i++;
-            run++;
-            continue;
-        }
-        if (run)
-            imr_buf_append(b, (const char *)p + i - run, run);
-        run = 0;
         if (c >= 0x80) {
             /* copy a valid UTF-8 sequence as it is, else write U+FFFD */
             size_t bad = 0, need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
             if (need && i + need <= len && imr_utf8_valid((const char *)p + i, need, &bad)) {
-                imr_buf_append(b, (const char *)p + i, need);
+                put(b, (const char *)p + i, need);
                 i += need;
             } else {
-                imr_buf_append(b, "\xef\xbf\xbd", 3);
+                put(b, "\xef\xbf\xbd", 3);
                 i++;
             }
-            continue;
+        } else {
+            char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+            size_t n = 2;
+            switch (c) {
+            case '"': esc[1] = '"'; break;
+            case '\\': esc[1] = '\\'; break;
+            case '\n': esc[1] = 'n'; break;
+            case '\r': esc[1] = 'r'; break;
+            case '\t': esc[1] = 't'; break;
+            case '\b': esc[1] = 'b'; break;
+            case '\f': esc[1] = 'f'; break;
+            default:
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                n = 6;
+            }
+            put(b, esc, n);
+            i++;
         }
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t n = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        imr_buf_append(b, esc, n);
-        i++;
+        size_t run = plain_run(p + i, len - i);
+        if (run)
+            put(b, (const char *)p + i, run);
+        i += run;
     }
-    if (run)
-        imr_buf_append(b, (const char *)p + i - run, run);
-    imr_buf_putc(b, '"');
+    put_c(b, '"');
 }
 
 void jw_key(jw *w, const char *key)
 {
     before_value(w);
     put_escaped(w->b, key, strlen(key));
-    imr_buf_append(w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    put(w->b, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
     w->after_key = 1;
 }
 
@@ -160,33 +203,40 @@ void jw_str(jw *w, const char *s)
 void jw_int(jw *w, long long v)
 {
     before_value(w);
-    imr_buf_printf(w->b, "%lld", v);
+    char digits[24], *d = digits + sizeof digits;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--d = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--d = '-';
+    put(w->b, d, (size_t)(digits + sizeof digits - d));
 }
 
 void jw_real(jw *w, double v)
 {
     before_value(w);
     if (!isfinite(v)) {
-        imr_buf_puts(w->b, "null");
+        put(w->b, "null", 4);
         return;
     }
     char tmp[40];
     snprintf(tmp, sizeof tmp, "%.6g", v);
-    imr_buf_puts(w->b, tmp);
+    put(w->b, tmp, strlen(tmp));
     if (!strpbrk(tmp, ".eE"))
-        imr_buf_puts(w->b, ".0");
+        put(w->b, ".0", 2);
 }
 
 void jw_bool(jw *w, int v)
 {
     before_value(w);
-    imr_buf_puts(w->b, v ? "true" : "false");
+    put(w->b, v ? "true" : "false", v ? 4 : 5);
 }
 
 void jw_null(jw *w)
 {
     before_value(w);
-    imr_buf_puts(w->b, "null");
+    put(w->b, "null", 4);
 }
 
 void jw_kstr(jw *w, const char *key, const char *s)

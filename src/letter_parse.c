@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -76,6 +77,8 @@ typedef struct parser {
     size_t repeated, regarding; /* 2013: entries repeated, items reached */
     char *credentials;          /* lines-style credentials as written (scratch, lazily) */
     size_t credentials_n, text_len;
+    char *scratch; /* one malloc'd block for line, rf.buf and credentials: written before
+                      read, so not zeroed as arena memory would be; freed at the end */
 } parser;
 
 /* ---------------------------------------------------------------- small helpers */
@@ -528,7 +531,7 @@ static void credentials_line(parser *p, imr_strlist *list, size_t rest)
     rv->credentials_style = IMR_CREDENTIALS_LINES;
     push_list(p, list, p->line + rest, p->n - rest, 0);
     if (!p->credentials)
-        p->credentials = imr_arena_alloc(p->a, p->text_len + 1);
+        p->credentials = p->scratch + 2 * p->text_len + 16;
     if (p->credentials_n)
         p->credentials[p->credentials_n++] = '\n';
     memcpy(p->credentials + p->credentials_n, p->line, p->n);
@@ -1114,9 +1117,20 @@ static int check_text(const char *text, size_t len, const char *where, imr_error
             memcpy(&v, text + i, 8);
             /* no byte >= 0x80, none < 0x20 (bar the usual whitespace, checked below), no DEL */
             uint64_t low = (v - ones * 0x20) & ~v & high, del = ((v ^ ones * 0x7f) - ones) & ~(v ^ ones * 0x7f) & high;
-            if (!(v & high) && !low && !del) {
-                i += 8;
-                continue;
+            if (!(v & high)) {
+                if (!low && !del) {
+                    i += 8;
+                    continue;
+                }
+                /* ASCII with a newline or tab in it: look at those eight bytes alone */
+                size_t k = 0;
+                while (k < 8 && !BINARY[(unsigned char)text[i + k]])
+                    k++;
+                if (k == 8) {
+                    i += 8;
+                    continue;
+                }
+                i += k; /* at the refused byte: reported below */
             }
         }
         unsigned char c = (unsigned char)text[i];
@@ -1163,9 +1177,12 @@ int imr_letter_parse(const char *text, size_t len, const char *where, imr_arena 
     p.r = imr_record_new(a);
     p.lx = imr_default_lexicon(&lerr);
     p.pdf = reflow_is_pdf_shape(text, len);
-    p.line = imr_arena_alloc(a, len + 1);
+    /* scratch: the cleaned line (len + 1), the re-flow area (len + 8), credentials (len + 1) */
+    if (len > (SIZE_MAX - 32) / 3 || !(p.scratch = malloc(3 * len + 32)))
+        return imr_error_set(err, IMR_EX_SOFTWARE, where, 0, "out of memory for a %zu-byte letter", len);
+    p.line = p.scratch;
     p.text_len = len;
-    reflow_init(&p.rf, imr_arena_alloc(a, len + 8), len + 8);
+    reflow_init(&p.rf, p.scratch + len + 8, len + 8);
 
     const char *s = text, *end = text + len;
     for (p.lineno = 1; s < end && st == IMR_OK; p.lineno++) {
@@ -1193,6 +1210,7 @@ int imr_letter_parse(const char *text, size_t len, const char *where, imr_arena 
         st = finish(&p);
     if (st == IMR_OK)
         prose_fields(&p);
+    free(p.scratch);
     if (st)
         return st;
     *out = p.r;

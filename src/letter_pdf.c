@@ -52,19 +52,6 @@ static void silence_poppler(void)
     }
 }
 
-int imr_is_pdf(const char *data, size_t len)
-{
-    size_t i = 0;
-    if (!data)
-        return 0;
-    if (len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&
-        (unsigned char)data[2] == 0xBF)
-        i = 3;
-    while (i < len && i < 64 && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
-        i++;
-    return len - i >= 5 && memcmp(data + i, "%PDF-", 5) == 0;
-}
-
 static int is_blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -381,6 +381,8 @@ int imr_record_from_json(const char *json, size_t len, const char *where, imr_ar
         jr_fail(&rd, "$.items", "required field is missing%s", "");
     else if (!json_is_array(items))
         jr_fail(&rd, "$.items", "expected an array of disputed items, found %s", jr_type_name(items));
+    else if (json_array_size(items) == 0)
+        jr_fail(&rd, "$.items", "a determination needs at least one disputed item%s", "");
     else {
         for (size_t i = 0; i < json_array_size(items) && !rd.failed; i++) {
             json_t *io = json_array_get(items, i);

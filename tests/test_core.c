@@ -185,7 +185,8 @@ static void record_json_errors_name_the_field(void **state)
     expect_json_error("{\"items\": [{\"request\": \"x\", \"decision\": \"Maybe\"}]}", "$.items[0].decision");
     expect_json_error("{\"date_of_injury\": \"2015-13-01\", \"items\": []}", "$.date_of_injury");
     expect_json_error("{\"claimant\": {\"age\": \"old\"}, \"items\": []}", "$.claimant.age");
-    expect_json_error("{\"status\": \"final\", \"items\": []}", "attestation");
+    expect_json_error("{\"status\": \"final\", \"items\": [{\"request\": \"MRI\"}]}", "attestation");
+    expect_json_error("{\"items\": []}", "$.items: a determination needs at least one disputed item");
     expect_json_error("{\"items\": [{\"request\": \"x\", \"treatment\": {\"quantity\": -3}}]}",
                       "$.items[0].treatment.quantity");
     imr_arena *a = imr_arena_new();

@@ -94,7 +94,7 @@ static void extract_source(rv_case *rc, const char *text, const char *source, co
 
 static int is_type(const imr_fact *f, const char *type)
 {
-    return f->type && !strcmp(f->type, type);
+    return f->type && f->type[0] == type[0] && !strcmp(f->type, type);
 }
 
 /* ---------------------------------------------------------------- the case */
@@ -130,12 +130,11 @@ static void choose_reference_date(rv_case *rc)
     rc->ref_source = "today (the case gives no UR decision date and no dated record)";
 }
 
-/* Consider `iso` as the latest clinical date: before the reference date (on it when the
- * reference is itself a record date) and not the date of injury. */
-static void consider_note_date(rv_case *rc, const char *iso)
+/* Take valid ISO date `iso` as the latest clinical date when it is the latest so far, before
+ * the reference date (on it when the reference is itself a record date) and not the date of
+ * injury. */
+static void note_date(rv_case *rc, const char *iso)
 {
-    if (!iso || !imr_date_valid_iso(iso))
-        return;
     int cmp = strcmp(iso, rc->ref_date);
     int on_ok = rc->c->ur_decision_date == NULL;
     if (cmp > 0 || (cmp == 0 && !on_ok))
@@ -146,6 +145,13 @@ static void consider_note_date(rv_case *rc, const char *iso)
         rc->latest_note = imr_arena_strdup(rc->a, iso);
 }
 
+/* The same for a date from the case's fields, which may be absent or malformed. */
+static void consider_note_date(rv_case *rc, const char *iso)
+{
+    if (iso && imr_date_valid_iso(iso))
+        note_date(rc, iso);
+}
+
 /* Does the word at s start with a month's first three letters? (a cheap test before
  * imr_date_parse, which tries every month name in full) */
 static int month_prefix(const char *s, size_t len)
@@ -153,6 +159,10 @@ static int month_prefix(const char *s, size_t len)
     static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
     if (len < 3)
         return 0;
+    switch (s[0] | 0x20) { /* the months' first letters */
+    case 'j': case 'f': case 'm': case 'a': case 's': case 'o': case 'n': case 'd': break;
+    default: return 0;
+    }
     char p[3] = {(char)tolower((unsigned char)s[0]), (char)tolower((unsigned char)s[1]),
                  (char)tolower((unsigned char)s[2])};
     for (int m = 0; m < 12; m++)
@@ -171,13 +181,14 @@ static void scan_dates(rv_case *rc, const char *text)
         if (!isalnum(ch) || (i && isalnum((unsigned char)text[i - 1])))
             continue;
         /* a date starts with a digit or a month name: skip other words cheaply */
-        if (isalpha(ch) && !month_prefix(text + i, len - i))
-            continue;
         char iso[11];
-        size_t used = imr_date_parse(text + i, len - i, iso);
+        size_t used = isalpha(ch) && !month_prefix(text + i, len - i) ? 0 : imr_date_parse(text + i, len - i, iso);
         if (used) {
-            consider_note_date(rc, iso);
+            note_date(rc, iso); /* what imr_date_parse writes is a valid ISO date */
             i += used - 1;
+        } else {
+            while (i + 1 < len && isalnum((unsigned char)text[i + 1]))
+                i++; /* the rest of the word starts nothing */
         }
     }
 }
@@ -314,22 +325,22 @@ static int shares_generic(const char *names, const imr_treatment *t)
 static int value_is(const rv_item *it, const char *field, const char *pattern, const char *v)
 {
     const imr_treatment *t = it->t;
-    if (!strcmp(pattern, "none"))
+    if (STREQ(pattern, "none"))
         return v == NULL;
     if (!v)
         return 0;
-    if (!strcmp(pattern, "$drug")) {
-        if (!strcmp(field, "name"))
+    if (STREQ(pattern, "$drug")) {
+        if (STREQ(field, "name"))
             return same_drug(v, t) || (!t->generics.n && t->name && !strcasecmp(v, t->name));
         return same_drug(v, t) || shares_generic(v, t) || (t->name && !strcasecmp(v, t->name));
     }
-    if (!strcmp(pattern, "$generic"))
+    if (STREQ(pattern, "$generic"))
         return shares_generic(v, t);
-    if (!strcmp(pattern, "$class"))
+    if (STREQ(pattern, "$class"))
         return t->drug_class && !strcasecmp(v, t->drug_class);
-    if (!strcmp(pattern, "$body"))
+    if (STREQ(pattern, "$body"))
         return it->body && !strcasecmp(v, it->body);
-    if (!strcmp(pattern, "$modality"))
+    if (STREQ(pattern, "$modality"))
         return it->e && it->e->modality && !strcasecmp(v, it->e->modality);
     size_t n = strlen(pattern);
     if (n && pattern[n - 1] == '*')
@@ -342,17 +353,17 @@ static int value_has(const rv_item *it, const char *pattern, const char *v)
     if (!v)
         return 0;
     const imr_treatment *t = it->t;
-    if (!strcmp(pattern, "$drug") || !strcmp(pattern, "$generic")) {
+    if (STREQ(pattern, "$drug") || STREQ(pattern, "$generic")) {
         for (size_t g = 0; g < t->generics.n; g++)
             if (ci_has(v, t->generics.v[g]))
                 return 1;
-        return !strcmp(pattern, "$drug") && t->name && ci_has(v, t->name);
+        return STREQ(pattern, "$drug") && t->name && ci_has(v, t->name);
     }
-    if (!strcmp(pattern, "$class"))
+    if (STREQ(pattern, "$class"))
         return ci_has(v, t->drug_class);
-    if (!strcmp(pattern, "$body"))
+    if (STREQ(pattern, "$body"))
         return ci_has(v, it->body);
-    if (!strcmp(pattern, "$modality"))
+    if (STREQ(pattern, "$modality"))
         return it->e && ci_has(v, it->e->modality);
     return ci_has(v, pattern);
 }
@@ -381,36 +392,36 @@ static int compare(double x, kb_op op, double y)
 
 static const char *fact_text_field(const imr_fact *f, const char *field, const char *date)
 {
-    if (!strcmp(field, "name")) return f->name;
+    if (STREQ(field, "name")) return f->name;
     /* facts.md: diagnosis and medication values are "as written"; when the extractor
      * leaves the value out, the evidence text is what was written. */
-    if (!strcmp(field, "value")) return f->value ? f->value : f->evidence.text;
-    if (!strcmp(field, "qualifier")) return f->qualifier;
-    if (!strcmp(field, "date")) return f->date ? f->date : date;
-    if (!strcmp(field, "duration")) return f->duration;
-    if (!strcmp(field, "attributed_to")) return f->attributed_to;
-    if (!strcmp(field, "assert")) return imr_assertion_name(f->assertion);
+    if (STREQ(field, "value")) return f->value ? f->value : f->evidence.text;
+    if (STREQ(field, "qualifier")) return f->qualifier;
+    if (STREQ(field, "date")) return f->date ? f->date : date;
+    if (STREQ(field, "duration")) return f->duration;
+    if (STREQ(field, "attributed_to")) return f->attributed_to;
+    if (STREQ(field, "assert")) return imr_assertion_name(f->assertion);
     return NULL;
 }
 
 static double fact_number(const imr_fact *f, const char *field)
 {
-    if (!strcmp(field, "score"))
+    if (STREQ(field, "score"))
         return f->score;
-    if (!strcmp(field, "score2"))
+    if (STREQ(field, "score2"))
         return f->score2;
     if (isnan(f->score) || isnan(f->score2))
         return NAN;
-    if (!strcmp(field, "drop"))
+    if (STREQ(field, "drop"))
         return f->score - f->score2;
-    if (!strcmp(field, "pct_drop"))
+    if (STREQ(field, "pct_drop"))
         return f->score > 0 ? 100.0 * (f->score - f->score2) / f->score : NAN;
     return NAN;
 }
 
 static int fact_matches(const rv_item *it, const kb_atom *a, const imr_fact *f, const char *date)
 {
-    if (!f->type || strcmp(f->type, a->type))
+    if (!f->type || f->type[0] != a->type[0] || strcmp(f->type, a->type))
         return 0;
     int assert_given = 0;
     for (size_t i = 0; i < a->n_filters; i++) {
@@ -474,18 +485,18 @@ static double number_field(const rv_item *it, const char *name)
     const imr_treatment *t = it->t;
     const imr_case *c = it->rc->c;
     int refills = t->refills > 0 ? t->refills : 0;
-    if (!strcmp(name, "quantity")) return t->quantity >= 0 ? t->quantity : NAN;
-    if (!strcmp(name, "refills")) return t->refills >= 0 ? t->refills : NAN;
-    if (!strcmp(name, "fills")) return 1 + refills;
-    if (!strcmp(name, "supply")) return t->quantity >= 0 ? (double)t->quantity * (1 + refills) : NAN;
-    if (!strcmp(name, "visits")) return t->visits >= 0 ? t->visits : NAN;
-    if (!strcmp(name, "mme")) return it->mme_known ? it->mme : NAN;
-    if (!strcmp(name, "age")) return c->claimant.age >= 0 ? c->claimant.age : NAN;
-    if (!strcmp(name, "prior_sessions")) return it->prior_known ? it->prior_sessions : NAN;
-    if (!strcmp(name, "total_sessions"))
+    if (STREQ(name, "quantity")) return t->quantity >= 0 ? t->quantity : NAN;
+    if (STREQ(name, "refills")) return t->refills >= 0 ? t->refills : NAN;
+    if (STREQ(name, "fills")) return 1 + refills;
+    if (STREQ(name, "supply")) return t->quantity >= 0 ? (double)t->quantity * (1 + refills) : NAN;
+    if (STREQ(name, "visits")) return t->visits >= 0 ? t->visits : NAN;
+    if (STREQ(name, "mme")) return it->mme_known ? it->mme : NAN;
+    if (STREQ(name, "age")) return c->claimant.age >= 0 ? c->claimant.age : NAN;
+    if (STREQ(name, "prior_sessions")) return it->prior_known ? it->prior_sessions : NAN;
+    if (STREQ(name, "total_sessions"))
         return it->prior_known && t->visits >= 0 ? it->prior_sessions + t->visits : NAN;
-    if (!strcmp(name, "generic_count")) return (double)t->generics.n;
-    if (!strcmp(name, "level_count")) {
+    if (STREQ(name, "generic_count")) return (double)t->generics.n;
+    if (STREQ(name, "level_count")) {
         if (!t->levels)
             return NAN;
         /* "L4-5" is one level, "L4-5, L5-S1" and "L4-5 and L5-S1" two */
@@ -495,7 +506,7 @@ static double number_field(const rv_item *it, const char *name)
                 n++;
         return n;
     }
-    if (!strcmp(name, "months_since_surgery")) {
+    if (STREQ(name, "months_since_surgery")) {
         /* the latest dated operation of the records */
         const char *latest = NULL;
         for (size_t i = 0; i < it->rc->facts.n; i++) {
@@ -510,9 +521,9 @@ static double number_field(const rv_item *it, const char *name)
             return NAN;
         return (double)(imr_date_days(it->rc->ref_date) - imr_date_days(latest)) / 30.44;
     }
-    if (!strcmp(name, "duration_days"))
+    if (STREQ(name, "duration_days"))
         return duration_days(t->duration);
-    if (!strcmp(name, "months_since_injury")) {
+    if (STREQ(name, "months_since_injury")) {
         if (!c->date_of_injury || !it->rc->ref_date)
             return NAN;
         return (double)(imr_date_days(it->rc->ref_date) - imr_date_days(c->date_of_injury)) / 30.44;
@@ -523,15 +534,15 @@ static double number_field(const rv_item *it, const char *name)
 static const char *treatment_field(const rv_item *it, const char *name)
 {
     const imr_treatment *t = it->t;
-    if (!strcmp(name, "kind")) return imr_treatment_kind_name(t->kind);
-    if (!strcmp(name, "class")) return t->drug_class;
-    if (!strcmp(name, "dose_form")) return t->dose_form;
-    if (!strcmp(name, "body")) return it->body;
-    if (!strcmp(name, "procedure")) return t->procedure;
-    if (!strcmp(name, "name")) return t->name;
-    if (!strcmp(name, "frequency")) return t->frequency;
-    if (!strcmp(name, "laterality")) return t->laterality;
-    if (!strcmp(name, "strength")) return t->strength;
+    if (STREQ(name, "kind")) return imr_treatment_kind_name(t->kind);
+    if (STREQ(name, "class")) return t->drug_class;
+    if (STREQ(name, "dose_form")) return t->dose_form;
+    if (STREQ(name, "body")) return it->body;
+    if (STREQ(name, "procedure")) return t->procedure;
+    if (STREQ(name, "name")) return t->name;
+    if (STREQ(name, "frequency")) return t->frequency;
+    if (STREQ(name, "laterality")) return t->laterality;
+    if (STREQ(name, "strength")) return t->strength;
     return NULL;
 }
 
@@ -925,8 +936,9 @@ static void evaluate_criterion(rv_item *it, const kb_criterion *k, rv_crit *out)
         out->ev = imr_arena_alloc(it->rc->a, chosen->n * sizeof *out->ev);
         memcpy(out->ev, chosen->v, chosen->n * sizeof *out->ev);
     }
-    char why[1200];
-    describe_evidence(it, chosen ? chosen : &met, why, sizeof why);
+    char why[1200] = "";
+    if (it->rc->trace) /* the description is for the trace only */
+        describe_evidence(it, chosen ? chosen : &met, why, sizeof why);
     trace(it->rc, "  criterion %s.%s [%s]: %s%s%s%s", topic, k->id, role_name(k->role),
           out->conflict ? "conflict (met and fails both documented)"
                         : imr_criterion_status_name(out->status),
@@ -937,6 +949,17 @@ static void evaluate_criterion(rv_item *it, const kb_criterion *k, rv_crit *out)
 }
 
 /* ---------------------------------------------------------------- the record */
+
+/* "topic.id" in the arena (a criterion's full id). */
+static const char *dotted(imr_arena *a, const char *topic, const char *id)
+{
+    size_t nt = strlen(topic), ni = strlen(id);
+    char *s = imr_arena_alloc(a, nt + ni + 2);
+    memcpy(s, topic, nt);
+    s[nt] = '.';
+    memcpy(s + nt + 1, id, ni);
+    return s;
+}
 
 static void copy_strlist(imr_arena *a, imr_strlist *dst, const imr_strlist *src)
 {
@@ -959,7 +982,7 @@ static void fill_criteria(rv_item *it, imr_item *out)
         if (!c->applicable)
             continue;
         imr_criterion *oc = &out->criteria[out->n_criteria++];
-        oc->id = imr_arena_printf(a, "%s.%s", it->e->topic, c->k->id);
+        oc->id = dotted(a, it->e->topic, c->k->id);
         oc->text = c->k->text;
         oc->status = c->status;
         size_t ne = c->n_ev < MAX_EVIDENCE ? c->n_ev : MAX_EVIDENCE;

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,32 @@ int kb_has_word(const char *text, const char *word)
         if (tolower((unsigned char)*p) != w0 || strncasecmp(p, word, wn) != 0)
             continue;
         int left = p == text || !isalnum((unsigned char)p[-1]);
+        int right = !isalnum((unsigned char)p[wn]);
+        if (left && right)
+            return 1;
+    }
+    return 0;
+}
+
+/* A request prepared for matching many entries' words: its text in lower case and the set
+ * of bytes it holds (a word with a byte the text lacks cannot occur in it). */
+typedef struct lowered_text {
+    const char *text;
+    uint64_t bytes[4];
+} lowered_text;
+
+/* kb_has_word for a prepared text and a word already in lower case (the parser lowers
+ * every value): strstr skips ahead many bytes at a time instead of comparing at each. */
+static int has_word_lower(const lowered_text *lt, const char *word)
+{
+    if (!lt->text || !word || !*word)
+        return 0;
+    size_t wn = 0;
+    for (const unsigned char *q = (const unsigned char *)word; *q; q++, wn++)
+        if (!(lt->bytes[*q >> 6] >> (*q & 63) & 1))
+            return 0;
+    for (const char *p = strstr(lt->text, word); p; p = strstr(p + 1, word)) {
+        int left = p == lt->text || !isalnum((unsigned char)p[-1]);
         int right = !isalnum((unsigned char)p[wn]);
         if (left && right)
             return 1;
@@ -1298,7 +1325,7 @@ static int any_value(const kb_values *vs, const char *s)
     return 0;
 }
 
-static int applies_score(const kb_applies *ap, const kb_request *rq)
+static int applies_score(const kb_applies *ap, const kb_request *rq, const lowered_text *ltext)
 {
     const imr_treatment *t = rq->t;
     int score = 0;
@@ -1330,7 +1357,7 @@ static int applies_score(const kb_applies *ap, const kb_request *rq)
     if (ap->words.n) {
         int best = 0;
         for (size_t i = 0; i < ap->words.n; i++)
-            if (kb_has_word(rq->text, ap->words.v[i])) {
+            if (has_word_lower(ltext, ap->words.v[i])) {
                 int words = 1;
                 for (const char *q = ap->words.v[i]; *q; q++)
                     words += *q == ' ';
@@ -1356,16 +1383,49 @@ static int applies_score(const kb_applies *ap, const kb_request *rq)
     return score;
 }
 
-int kb_entry_matches(const kb_entry *e, const kb_request *rq)
+/* The request text in lower case, in `buf` when it fits, else malloc'd (*heap set). */
+static void lower_request(const kb_request *rq, lowered_text *lt, char *buf, size_t cap, char **heap)
+{
+    *heap = NULL;
+    memset(lt, 0, sizeof *lt);
+    if (!rq->text)
+        return;
+    size_t n = strlen(rq->text);
+    char *l = buf;
+    if (n >= cap) {
+        l = *heap = malloc(n + 1);
+        if (!l)
+            abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)tolower((unsigned char)rq->text[i]);
+        l[i] = (char)c;
+        lt->bytes[c >> 6] |= (uint64_t)1 << (c & 63);
+    }
+    l[n] = 0;
+    lt->text = l;
+}
+
+static int entry_matches(const kb_entry *e, const kb_request *rq, const lowered_text *ltext)
 {
     int best = -1;
     for (size_t i = 0; i < e->n_applies; i++) {
-        int s = applies_score(&e->applies[i], rq);
+        int s = applies_score(&e->applies[i], rq, ltext);
         if (s > best)
             best = s;
     }
     if (best >= 0 && e->context)
         best += 3; /* an entry for a narrower situation goes first */
+    return best;
+}
+
+int kb_entry_matches(const kb_entry *e, const kb_request *rq)
+{
+    char buf[512], *heap;
+    lowered_text lt;
+    lower_request(rq, &lt, buf, sizeof buf, &heap);
+    int best = entry_matches(e, rq, &lt);
+    free(heap);
     return best;
 }
 
@@ -1387,9 +1447,12 @@ size_t kb_candidates(const imr_kb *kb, const kb_request *rq, const char *date, k
     if (!r)
         abort();
     size_t n = 0;
+    char buf[512], *heap;
+    lowered_text lt;
+    lower_request(rq, &lt, buf, sizeof buf, &heap);
     for (size_t i = 0; i < kb->n_entries; i++) {
         const kb_entry *e = &kb->entries[i];
-        int s = kb_entry_matches(e, rq);
+        int s = entry_matches(e, rq, &lt);
         if (s < 0)
             continue;
         r[n].e = e;
@@ -1397,6 +1460,7 @@ size_t kb_candidates(const imr_kb *kb, const kb_request *rq, const char *date, k
         r[n].in_force = kb_entry_in_force(e, date);
         n++;
     }
+    free(heap);
     if (n)
         qsort(r, n, sizeof *r, cmp_candidate);
     *out = r;

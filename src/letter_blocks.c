@@ -17,6 +17,7 @@
  */
 #include "reflow.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 typedef struct layout {
@@ -55,20 +56,23 @@ static void paragraphs(layout *l, imr_block_kind first, const char *label, const
     while (i < n) {
         size_t b = i, e = i;
         /* a paragraph ends at a newline followed by a blank line */
-        while (e < n) {
-            if (s[e] == '\n') {
-                size_t k = e + 1;
-                while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r'))
-                    k++;
-                if (k >= n || s[k] == '\n')
-                    break;
+        for (;;) {
+            const char *nl = memchr(s + e, '\n', n - e);
+            if (!nl) {
+                e = n;
+                break;
             }
+            e = (size_t)(nl - s);
+            size_t k = e + 1;
+            while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r'))
+                k++;
+            if (k >= n || s[k] == '\n')
+                break;
             e++;
         }
         char *p = imr_arena_strndup(l->a, s + b, e - b);
-        for (char *q = p; *q; q++)
-            if (*q == '\n')
-                *q = ' ';
+        for (char *q = memchr(p, '\n', e - b); q; q = memchr(q + 1, '\n', e - b - (size_t)(q + 1 - p)))
+            *q = ' ';
         p[reflow_clean_line(p, e - b, p)] = '\0';
         if (*p) {
             put(l, count ? IMR_BLOCK_PARAGRAPH : first, count ? NULL : label, p, item);
@@ -80,6 +84,28 @@ static void paragraphs(layout *l, imr_block_kind first, const char *label, const
     }
     if (count == 0 && label)
         put(l, first, label, "", item);
+}
+
+/* The strings given (up to a NULL) one after the other, in the arena: the letter's fixed
+ * sentences are long, and this copies them once where printf would scan them twice. */
+static const char *concat(imr_arena *a, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, a);
+    for (const char *p = va_arg(ap, const char *); p; p = va_arg(ap, const char *))
+        n += strlen(p);
+    va_end(ap);
+    char *out = imr_arena_alloc(a, n + 1), *w = out;
+    va_start(ap, a);
+    for (const char *p = va_arg(ap, const char *); p; p = va_arg(ap, const char *)) {
+        size_t k = strlen(p);
+        memcpy(w, p, k);
+        w += k;
+    }
+    va_end(ap);
+    *w = '\0';
+    return out;
 }
 
 /* "a", "a and b", "a, b and c" */
@@ -100,7 +126,14 @@ static const char *letter_date(layout *l, const char *iso)
 {
     if (!iso || !imr_date_valid_iso(iso))
         return iso;
-    return imr_arena_printf(l->a, "%.2s/%.2s/%.4s", iso + 5, iso + 8, iso);
+    /* a valid ISO date is "YYYY-MM-DD": MM/DD/YYYY */
+    char *d = imr_arena_alloc(l->a, 11);
+    memcpy(d, iso + 5, 2);
+    d[2] = '/';
+    memcpy(d + 3, iso + 8, 2);
+    d[5] = '/';
+    memcpy(d + 6, iso, 4);
+    return d;
 }
 
 static const char *organization(const layout *l)
@@ -137,12 +170,11 @@ static const char *credentials_sentence(layout *l)
         return rv->credentials_text;
     const char *states = rv->licensure.n ? join_and(l, &rv->licensure, ", ", " and ") : "California";
     if (rv->specialties.n == 0)
-        return imr_arena_printf(l->a, "The expert reviewer is licensed to practice in %s.", states);
+        return concat(l->a, "The expert reviewer is licensed to practice in ", states, ".", (char *)NULL);
     const char *spec = join_and(l, &rv->specialties, ", ", ", ");
     const char *sub = rv->subspecialties.n ? join_and(l, &rv->subspecialties, ", ", ", ") : NULL;
-    return imr_arena_printf(l->a, "The expert reviewer is %s%s%s%s" CRED_LICENSED "%s.",
-                            rv->board_certified == 0 ? "a physician in " : CRED_BOARD, spec,
-                            sub ? CRED_SUBSPECIALTY : "", sub ? sub : "", states);
+    return concat(l->a, "The expert reviewer is ", rv->board_certified == 0 ? "a physician in " : CRED_BOARD,
+                  spec, sub ? CRED_SUBSPECIALTY : "", sub ? sub : "", CRED_LICENSED, states, ".", (char *)NULL);
 }
 
 /* The standard determination-method paragraph, in our own words, for records that were
@@ -151,19 +183,19 @@ static const char *credentials_sentence(layout *l)
 static const char *standard_method(layout *l)
 {
     const char *cred = l->r->reviewer.credentials_style == IMR_CREDENTIALS_SENTENCE
-                           ? imr_arena_printf(l->a, " %s", credentials_sentence(l))
+                           ? concat(l->a, " ", credentials_sentence(l), (char *)NULL)
                            : "";
-    return imr_arena_printf(
-        l->a,
-        "%s" FDL_SENT_CASE_FILE " to an expert reviewer for this Independent Medical Review. The "
+    return concat(
+        l->a, organization(l),
+        FDL_SENT_CASE_FILE " to an expert reviewer for this Independent Medical Review. The "
         "reviewer is not affiliated with the employer, the employee, the providers or the claims "
-        "administrator.%s The reviewer has practiced medicine actively for more than five years and "
+        "administrator.", cred, " The reviewer has practiced medicine actively for more than five years and "
         "still practices at least 24 hours each week. The reviewer was chosen for clinical experience, "
         "education, background and expertise in the same or a similar specialty as the physicians who "
         "evaluate and treat this condition and the disputed items or services, and knows the laws and "
         "regulations that govern this review, including the ranking of medical evidence by its "
         "strength that Independent Medical Review applies.",
-        organization(l), cred);
+        (char *)NULL);
 }
 
 #define STANDARD_SUMMARY_INTRO                                                                    \
@@ -270,7 +302,7 @@ static void fdl(layout *l)
     const char *intro = wording(l, r->wording.decisions_intro, FDL_DECISIONS_INTRO);
     if (intro)
         put(l, IMR_BLOCK_PARAGRAPH, NULL, intro, -1);
-    const char *org_label = imr_arena_printf(l->a, "%s" FDL_ORG_LABEL_SUFFIX, organization_short(l));
+    const char *org_label = concat(l->a, organization_short(l), FDL_ORG_LABEL_SUFFIX, (char *)NULL);
     for (size_t k = 0; k < r->n_items; k++) {
         const imr_item *it = &r->items[k];
         int i = (int)k;

@@ -59,37 +59,69 @@ static int may_break(word before, word prev, word next)
     return 1;
 }
 
+/* One byte, written in place when the buffer has room (the common case). */
+static inline void put_byte(imr_buf *out, char c)
+{
+    if (out->len + 1 < out->cap) {
+        out->data[out->len++] = c;
+        out->data[out->len] = '\0';
+    } else {
+        imr_buf_putc(out, c);
+    }
+}
+
+static inline int is_gap(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Append n bytes, copied in place when the buffer has room. */
+static inline void put_bytes(imr_buf *out, const char *s, size_t n)
+{
+    if (out->len + n < out->cap) {
+        memcpy(out->data + out->len, s, n);
+        out->len += n;
+        out->data[out->len] = '\0';
+    } else {
+        imr_buf_append(out, s, n);
+    }
+}
+
 /* Write `first` then the words of `text`, wrapped at `width`; continuation lines start
  * with `indent` spaces. */
 static void wrap(imr_buf *out, const char *first, const char *text, size_t indent, size_t width)
 {
-    size_t col = columns(first, strlen(first));
-    imr_buf_puts(out, first);
+    size_t first_len = strlen(first);
+    size_t col = columns(first, first_len);
+    imr_buf_append(out, first, first_len);
     word before = {"", 0}, prev = {NULL, 0};
     const char *s = text ? text : "";
-    int at_start = col == 0 || first[strlen(first) - 1] == ' ';
+    int at_start = col == 0 || first[first_len - 1] == ' ';
     while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        while (is_gap(*s))
             s++;
         if (!*s)
             break;
+        /* the word and its width in columns (UTF-8 continuation bytes take none) */
         const char *w = s;
-        while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            s++;
-        size_t wn = (size_t)(s - w), wc = columns(w, wn);
+        unsigned high = 0;
+        /* most bytes are above ' ', which ends the test at once */
+        for (unsigned char c; (c = (unsigned char)*s) > ' ' || (c && !is_gap((char)c)); s++)
+            high |= c;
+        size_t wn = (size_t)(s - w), wc = high & 0x80 ? columns(w, wn) : wn;
         word next = {w, wn};
         if (!at_start) {
             if (col + 1 + wc > width && prev.s && may_break(before, prev, next)) {
-                imr_buf_putc(out, '\n');
+                put_byte(out, '\n');
                 for (size_t k = 0; k < indent; k++)
-                    imr_buf_putc(out, ' ');
+                    put_byte(out, ' ');
                 col = indent;
             } else {
-                imr_buf_putc(out, ' ');
+                put_byte(out, ' ');
                 col++;
             }
         }
-        imr_buf_append(out, w, wn);
+        put_bytes(out, w, wn);
         col += wc;
         at_start = 0;
         before = prev.s ? prev : before;
@@ -98,7 +130,18 @@ static void wrap(imr_buf *out, const char *first, const char *text, size_t inden
     /* no trailing space when the text was empty ("Decision rationale:" alone) */
     while (out->len && out->data[out->len - 1] == ' ')
         out->data[--out->len] = '\0';
-    imr_buf_putc(out, '\n');
+    put_byte(out, '\n');
+}
+
+/* What snprintf(dst, cap, "%s%s", a, b) writes: a then b, cut to cap - 1 bytes. */
+static void join2(char *dst, size_t cap, const char *a, const char *b)
+{
+    size_t n = 0;
+    for (const char *p = a; *p && n + 1 < cap; p++)
+        dst[n++] = *p;
+    for (const char *p = b; *p && n + 1 < cap; p++)
+        dst[n++] = *p;
+    dst[n] = '\0';
 }
 
 /* Blocks written on consecutive lines, without a blank line between them. */
@@ -115,36 +158,42 @@ static void block_text(imr_buf *out, const imr_letter_block *b, size_t width)
     const char *text = b->text ? b->text : "";
     switch (b->kind) {
     case IMR_BLOCK_FIELD:
-        imr_buf_printf(out, "%s: %s", label, text);
+        imr_buf_puts(out, label);
+        imr_buf_append(out, ": ", 2);
+        imr_buf_puts(out, text);
         while (out->len && out->data[out->len - 1] == ' ')
             out->data[--out->len] = '\0';
         imr_buf_putc(out, '\n');
         break;
     case IMR_BLOCK_LABELED: {
         char first[300];
-        snprintf(first, sizeof first, "%s: ", label);
+        join2(first, sizeof first, label, ": ");
         wrap(out, first, text, 0, width);
         break;
     }
     case IMR_BLOCK_ITEM_TITLE: {
         imr_buf t = IMR_BUF_INIT;
-        imr_buf_printf(&t, "%s:%s%s", label, b->text ? " " : "", text);
+        imr_buf_puts(&t, label);
+        imr_buf_puts(&t, b->text ? ": " : ":");
+        imr_buf_puts(&t, text);
         wrap(out, "", t.data, 0, width);
         imr_buf_free(&t);
         break;
     }
     case IMR_BLOCK_LIST_ITEM:
         if (!b->label) {
-            imr_buf_printf(out, "%s\n", text);
+            imr_buf_puts(out, text);
+            put_byte(out, '\n');
         } else {
             char first[64];
-            snprintf(first, sizeof first, "%s ", label);
+            join2(first, sizeof first, label, " ");
             wrap(out, first, text, strlen(first), width);
         }
         break;
     case IMR_BLOCK_PARAGRAPH: wrap(out, "", text, 0, width); break;
     default: /* TITLE, BANNER, HEADING: one line as written */
-        imr_buf_printf(out, "%s\n", text);
+        imr_buf_puts(out, text);
+        put_byte(out, '\n');
         break;
     }
 }
@@ -160,7 +209,7 @@ int imr_render_text(const imr_record *r, int width, imr_buf *out, imr_error *err
     if (st == IMR_OK) {
         for (size_t i = 0; i < n; i++) {
             if (i > 0 && !tight(v[i - 1].kind, v[i].kind))
-                imr_buf_putc(out, '\n');
+                put_byte(out, '\n');
             block_text(out, &v[i], (size_t)width);
         }
     }

@@ -275,7 +275,12 @@ static const char *clause_around(imr_arena *ar, const char *t, size_t start, siz
         while (a < b && t[a] == ' ')
             a++;
     }
-    return imr_arena_printf(ar, "\"%.*s\"", (int)(b - a), t + a);
+    size_t n = strnlen(t + a, b - a);
+    char *q = imr_arena_alloc(ar, n + 3);
+    q[0] = '"';
+    memcpy(q + 1, t + a, n);
+    q[n + 1] = '"';
+    return q;
 }
 
 static const char *evidence_clause(const rv_case *rc, const imr_fact *f)
@@ -312,7 +317,26 @@ static void remember_quote(const rv_item *it, const char *clause)
 
 /* Where `word` (lower case; a final '*' matches any ending) occurs in `t` on word
  * boundaries, ignoring case; -1 when it does not. */
-static long find_word(const char *t, const char *word)
+/* Case text `s` (0 the clinical summary, then the records) in lower case, made once per
+ * review: the look_for words are searched for in it with strstr. */
+static const char *rv_lowered(rv_case *rc, size_t s, const char *t)
+{
+    if (!rc->lowered)
+        rc->lowered = imr_arena_alloc(rc->a, (rc->c->n_records + 1) * sizeof *rc->lowered);
+    if (!rc->lowered[s]) {
+        size_t n = strlen(t);
+        char *l = imr_arena_alloc(rc->a, n + 1);
+        for (size_t i = 0; i < n; i++)
+            l[i] = (char)tolower((unsigned char)t[i]);
+        l[n] = 0;
+        rc->lowered[s] = l;
+    }
+    return rc->lowered[s];
+}
+
+/* Where `word` (a trailing '*' makes it a prefix) first occurs in a case text on word
+ * boundaries, ignoring ASCII case; `lt` is the text already in lower case (rv_lowered). */
+static long find_word(const char *lt, const char *word)
 {
     size_t wn = strlen(word);
     int prefix = wn && word[wn - 1] == '*';
@@ -320,13 +344,17 @@ static long find_word(const char *t, const char *word)
         wn--;
     if (!wn)
         return -1;
-    for (const char *p = t; *p; p++) {
-        if (strncasecmp(p, word, wn))
-            continue;
-        int left = p == t || !isalnum((unsigned char)p[-1]);
+    char lw[128];
+    if (wn >= sizeof lw)
+        return -1; /* no look_for word is near this long */
+    for (size_t i = 0; i < wn; i++)
+        lw[i] = (char)tolower((unsigned char)word[i]);
+    lw[wn] = 0;
+    for (const char *p = strstr(lt, lw); p; p = strstr(p + 1, lw)) {
+        int left = p == lt || !isalnum((unsigned char)p[-1]);
         int right = prefix || !isalnum((unsigned char)p[wn]);
         if (left && right)
-            return (long)(p - t);
+            return (long)(p - lt);
     }
     return -1;
 }
@@ -338,16 +366,17 @@ static const char *crit_findings(const rv_item *it, const rv_crit *cr)
 {
     if (!cr || !cr->k->look_for.n)
         return NULL;
-    const rv_case *rc = it->rc;
+    rv_case *rc = it->rc;
     const char *v[2];
     size_t n = 0;
     for (size_t s = 0; s <= rc->c->n_records && n < 2; s++) {
         const char *t = s == 0 ? rc->c->clinical_summary : rc->c->records[s - 1].text;
         if (!t)
             continue;
+        const char *lt = rv_lowered(rc, s, t);
         for (size_t w = 0; w < cr->k->look_for.n && n < 2; w++) {
             const char *word = cr->k->look_for.v[w];
-            long at = find_word(t, word);
+            long at = find_word(lt, word);
             if (at < 0)
                 continue;
             size_t wn = strlen(word) - (word[strlen(word) - 1] == '*');
@@ -506,113 +535,113 @@ static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, 
     const imr_case *c = it->rc->c;
     const imr_treatment *t = it->t;
     if (f) {
-        if (!strcmp(name, "name"))
+        if (STREQ(name, "name"))
             return spaced(a, f->name);
-        if (!strcmp(name, "names"))
+        if (STREQ(name, "names"))
             return names_list(a, f->name);
-        if (!strcmp(name, "value"))
+        if (STREQ(name, "value"))
             return f->value;
-        if (!strcmp(name, "qualifier"))
+        if (STREQ(name, "qualifier"))
             return spaced(a, f->qualifier);
-        if (!strcmp(name, "date"))
+        if (STREQ(name, "date"))
             return rv_date_long(a, f->date ? f->date : fact_date);
-        if (!strcmp(name, "duration"))
+        if (STREQ(name, "duration"))
             return f->duration;
-        if (!strcmp(name, "attributed_to"))
+        if (STREQ(name, "attributed_to"))
             return treatment_as_written(it, f->attributed_to);
-        if (!strcmp(name, "score"))
+        if (STREQ(name, "score"))
             return num_text(a, f->score);
-        if (!strcmp(name, "score2"))
+        if (STREQ(name, "score2"))
             return num_text(a, f->score2);
-        if (!strcmp(name, "text"))
+        if (STREQ(name, "text"))
             return fact_text(it, f);
     }
-    if (!strcmp(name, "text"))
+    if (STREQ(name, "text"))
         return cr ? cr->k->text : NULL;
-    if (!strcmp(name, "facts"))
+    if (STREQ(name, "facts"))
         return crit_facts(it, cr);
-    if (!strcmp(name, "clauses"))
+    if (STREQ(name, "clauses"))
         return crit_clauses(it, cr);
-    if (!strcmp(name, "findings"))
+    if (STREQ(name, "findings"))
         return crit_findings(it, cr);
-    if (!strcmp(name, "request"))
+    if (STREQ(name, "request"))
         return it->request;
-    if (!strcmp(name, "drug"))
+    if (STREQ(name, "drug"))
         return t && t->name ? t->name : it->request;
-    if (!strcmp(name, "generic")) {
+    if (STREQ(name, "generic")) {
         if (!t || !t->generics.n)
             return NULL;
         return join_list(a, t->generics.v, t->generics.n);
     }
-    if (!strcmp(name, "class"))
+    if (STREQ(name, "class"))
         return t ? spaced(a, t->drug_class) : NULL;
-    if (!strcmp(name, "quantity"))
+    if (STREQ(name, "quantity"))
         return t ? int_text(a, t->quantity) : NULL;
-    if (!strcmp(name, "refills"))
+    if (STREQ(name, "refills"))
         return t && t->refills > 0 ? int_text(a, t->refills) : NULL;
-    if (!strcmp(name, "visits"))
+    if (STREQ(name, "visits"))
         return t ? int_text(a, t->visits) : NULL;
-    if (!strcmp(name, "supply"))
+    if (STREQ(name, "supply"))
         return t && t->quantity >= 0 ? int_text(a, t->quantity * (1 + (t->refills > 0 ? t->refills : 0))) : NULL;
-    if (!strcmp(name, "frequency"))
+    if (STREQ(name, "frequency"))
         return t ? t->frequency : NULL;
-    if (!strcmp(name, "strength"))
+    if (STREQ(name, "strength"))
         return t ? t->strength : NULL;
-    if (!strcmp(name, "mme"))
+    if (STREQ(name, "mme"))
         return it->mme_known ? num_text(a, it->mme) : NULL;
-    if (!strcmp(name, "body"))
+    if (STREQ(name, "body"))
         return it->body;
-    if (!strcmp(name, "age"))
+    if (STREQ(name, "age"))
         return c->claimant.age >= 0 ? int_text(a, c->claimant.age) : NULL;
-    if (!strcmp(name, "sex"))
+    if (STREQ(name, "sex"))
         return c->claimant.sex;
-    if (!strcmp(name, "claimant"))
+    if (STREQ(name, "claimant"))
         return claimant_phrase(it);
-    if (!strcmp(name, "prior_sessions"))
+    if (STREQ(name, "prior_sessions"))
         return it->prior_known ? num_text(a, it->prior_sessions) : NULL;
-    if (!strcmp(name, "total_sessions"))
+    if (STREQ(name, "total_sessions"))
         return it->prior_known && t && t->visits >= 0 ? num_text(a, it->prior_sessions + t->visits) : NULL;
-    if (!strcmp(name, "latest_note"))
+    if (STREQ(name, "latest_note"))
         return rv_date_long(a, it->rc->latest_note);
-    if (!strcmp(name, "diagnoses"))
+    if (STREQ(name, "diagnoses"))
         return list_of_type(it, "diagnosis", 0);
-    if (!strcmp(name, "medications"))
+    if (STREQ(name, "medications"))
         return list_of_type(it, "medication", 0);
-    if (!strcmp(name, "treatments"))
+    if (STREQ(name, "treatments"))
         return list_of_type(it, "prior_treatment", 0);
-    if (!strcmp(name, "pain"))
+    if (STREQ(name, "pain"))
         return list_of_type(it, "pain_score", 1);
-    if (!strcmp(name, "duration"))
+    if (STREQ(name, "duration"))
         return drug_duration(it);
-    if (!strcmp(name, "guideline"))
+    if (STREQ(name, "guideline"))
         return it->e ? it->e->guideline->name : NULL;
-    if (!strcmp(name, "edition"))
+    if (STREQ(name, "edition"))
         return it->e ? it->e->guideline->edition : NULL;
-    if (!strcmp(name, "sections"))
+    if (STREQ(name, "sections"))
         return cite_list(it, 0);
-    if (!strcmp(name, "pages"))
+    if (STREQ(name, "pages"))
         return cite_list(it, 1);
-    if (!strcmp(name, "missing"))
+    if (STREQ(name, "missing"))
         return needs_list(it);
-    if (!strcmp(name, "unmet"))
+    if (STREQ(name, "unmet"))
         return texts_with(it, 0);
-    if (!strcmp(name, "conflicts"))
+    if (STREQ(name, "conflicts"))
         return texts_with(it, 1);
-    if (!strcmp(name, "months_since_injury")) {
+    if (STREQ(name, "months_since_injury")) {
         if (!c->date_of_injury || !it->rc->ref_date)
             return NULL;
         long d = imr_date_days(it->rc->ref_date) - imr_date_days(c->date_of_injury);
         return d >= 0 ? imr_arena_printf(a, "%ld", d / 30) : NULL;
     }
-    if (!strcmp(name, "doi"))
+    if (STREQ(name, "doi"))
         return rv_date_long(a, c->date_of_injury);
-    if (!strcmp(name, "reference_date"))
+    if (STREQ(name, "reference_date"))
         return rv_date_long(a, it->rc->ref_date);
-    if (!strcmp(name, "ur_date"))
+    if (STREQ(name, "ur_date"))
         return rv_date_long(a, c->ur_decision_date);
-    if (!strcmp(name, "modality"))
+    if (STREQ(name, "modality"))
         return it->e ? it->e->modality : NULL;
-    if (!strcmp(name, "level_count")) {
+    if (STREQ(name, "level_count")) {
         if (!t || !t->levels)
             return NULL;
         static const char *const WORDS[] = {"one", "two", "three", "four", "five", "six"};
@@ -621,9 +650,9 @@ static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, 
             n += *q == ',' || *q == ';' || *q == '&' || !strncasecmp(q, " and ", 5);
         return n <= 6 ? WORDS[n - 1] : imr_arena_printf(a, "%d", n);
     }
-    if (!strcmp(name, "requests"))
+    if (STREQ(name, "requests"))
         return requests_list(it);
-    if (!strcmp(name, "ur_decision"))
+    if (STREQ(name, "ur_decision"))
         return NULL;
     return NULL;
 }
@@ -650,15 +679,23 @@ void rv_render(imr_buf *out, const char *tpl, const rv_item *it, const rv_crit *
             if (!close)
                 break; /* templates are checked at load */
             char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(close - q - 1), q + 1);
+            size_t nn = (size_t)(close - q - 1);
+            if (nn >= sizeof name)
+                nn = sizeof name - 1;
+            memcpy(name, q + 1, nn);
+            name[nn] = 0;
             const char *v = slot(name, it, cr, fact, fact_date);
             if (v && *v)
                 imr_buf_puts(dst, v);
             else if (in_seg)
                 seg_ok = 0;
             q = close;
-        } else
-            imr_buf_putc(dst, *q);
+        } else {
+            /* a run of plain text up to the next bracket or slot, at once */
+            size_t run = strcspn(q, "[]{");
+            imr_buf_append(dst, q, run);
+            q += run - 1;
+        }
     }
     imr_buf_free(&seg);
 }
@@ -677,7 +714,12 @@ void rv_render_key(imr_buf *out, const char *key, const rv_item *it)
 static void drop_echoes(imr_buf *s)
 {
     for (size_t i = 1; i + 1 < s->len; i++) {
-        if (s->data[i] != '(' || s->data[i - 1] != ' ')
+        /* jump to the next " (" */
+        const char *open = memchr(s->data + i, '(', s->len - 1 - i);
+        if (!open)
+            break;
+        i = (size_t)(open - s->data);
+        if (s->data[i - 1] != ' ')
             continue;
         char *close = memchr(s->data + i, ')', s->len - i);
         if (!close)

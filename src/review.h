@@ -9,6 +9,12 @@
 
 #include "kb.h"
 
+#include <string.h>
+
+/* a equals the string literal lit: the first bytes are compared before calling strcmp, as
+ * most names tested against a list of literals differ at once. */
+#define STREQ(a, lit) ((a)[0] == (lit)[0] && !strcmp((a), (lit)))
+
 /* The whole case: every fact of the clinical summary and the records, with the date each
  * refers to (its own date, else its record's date, else NULL). */
 typedef struct rv_case {
@@ -25,6 +31,7 @@ typedef struct rv_case {
     double mme_total;        /* MME a day of every opioid requested in the case */
     int mme_items;           /* how many requests make up mme_total */
     imr_buf *trace;          /* NULL when no trace is wanted */
+    const char **lowered;    /* the case texts in lower case, made when first needed */
 } rv_case;
 
 /* One criterion as evaluated for one item. Evidence holds fact indices (see rv_fact). */

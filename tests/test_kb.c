@@ -285,6 +285,7 @@ static void test_look_for(void **state)
             }
         }
     assert_true(with > 0);
+    imr_kb_free(kb);
 }
 
 int main(void)

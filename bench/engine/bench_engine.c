@@ -163,6 +163,10 @@ int main(int argc, char **argv)
     if (dump >= 0) {
         fwrite(texts[dump % DISTINCT].data, 1, texts[dump % DISTINCT].len, stdout);
         putchar('\n');
+        for (size_t i = 0; i < n_texts; i++)
+            imr_buf_free(&texts[i]);
+        free(texts);
+        imr_kb_free(kb);
         return 0;
     }
 

@@ -889,6 +889,50 @@ static const char *role_name(kb_role r)
     return r == KB_ROLE_REQUIRED ? "required" : r == KB_ROLE_LIMIT ? "limit" : "info";
 }
 
+/* Does fact f state as absent what atom a looks for? The atom names a fact to be present
+ * (not "no type(...)", not "!atom"); f is of its type, asserted negated, and about the same
+ * thing when both say (the `name` filters; a negation denies the thing, so its result,
+ * qualifier or date filters do not apply: "no urine drug screen" has no result). */
+static int states_absent(const rv_item *it, const kb_atom *a, const imr_fact *f)
+{
+    if (a->kind != KB_ATOM_FACT || a->invert || a->negated || f->assertion != IMR_ASSERT_NEGATED)
+        return 0;
+    if (!f->type || strcmp(f->type, a->type))
+        return 0;
+    int named = 0;
+    for (size_t i = 0; i < a->n_filters; i++) {
+        const kb_filter *fl = &a->filters[i];
+        int is_name = !strcmp(fl->field, "name"), is_value = !strcmp(fl->field, "value");
+        if ((!is_name && !is_value) || !fl->values.n)
+            continue;
+        if (fl->op != KB_OP_EQ && fl->op != KB_OP_NE && fl->op != KB_OP_HAS)
+            continue;
+        /* `performed` (docs/facts.md) states no result: a denial of the test itself */
+        if (is_value && (!f->value || !strcmp(f->value, "performed")))
+            continue;
+        if (!text_filter(it, fl->field, fl->op, &fl->values, fact_text_field(f, fl->field, NULL)))
+            return 0;
+        named = 1;
+    }
+    /* "no surgery" does not deny every treatment: an atom that names none takes only a
+     * denial that names none either */
+    return named || !f->name;
+}
+
+/* The negated facts that state absent something `met` looks for (docs/rules.md: a
+ * criterion the records say is not documented is not met, with that statement as evidence). */
+static void absent_evidence(const rv_item *it, const kb_cond *met, ev_set *ev)
+{
+    size_t n = rv_fact_count(it);
+    for (size_t i = 0; i < met->n; i++)
+        for (size_t j = 0; j < met->alts[i].n; j++) {
+            const kb_atom *a = &met->alts[i].atoms[j];
+            for (size_t fi = 0; fi < n; fi++)
+                if (states_absent(it, a, rv_fact(it, fi, NULL)))
+                    ev_add(ev, fi);
+        }
+}
+
 static void evaluate_criterion(rv_item *it, const kb_criterion *k, rv_crit *out)
 {
     memset(out, 0, sizeof *out);
@@ -930,6 +974,14 @@ static void evaluate_criterion(rv_item *it, const kb_criterion *k, rv_crit *out)
     } else if (m) {
         out->status = IMR_CRITERION_MET;
         chosen = &met;
+    } else if (k->met) {
+        /* neither holds: "no urine drug screen ... is in the records" is not silence */
+        absent_evidence(it, k->met, &fails);
+        if (fails.n) {
+            out->status = IMR_CRITERION_NOT_MET;
+            out->absent = 1;
+            chosen = &fails;
+        }
     }
     if (chosen && chosen->n) {
         out->n_ev = chosen->n;
@@ -939,10 +991,10 @@ static void evaluate_criterion(rv_item *it, const kb_criterion *k, rv_crit *out)
     char why[1200] = "";
     if (it->rc->trace) /* the description is for the trace only */
         describe_evidence(it, chosen ? chosen : &met, why, sizeof why);
-    trace(it->rc, "  criterion %s.%s [%s]: %s%s%s%s", topic, k->id, role_name(k->role),
+    trace(it->rc, "  criterion %s.%s [%s]: %s%s%s%s%s", topic, k->id, role_name(k->role),
           out->conflict ? "conflict (met and fails both documented)"
                         : imr_criterion_status_name(out->status),
-          why[0] ? " <- " : "", why,
+          out->absent ? " (the records state it is absent)" : "", why[0] ? " <- " : "", why,
           !chosen ? (k->met ? " (nothing documents it either way)" : " (no failure documented)") : "");
     ev_free(&met);
     ev_free(&fails);

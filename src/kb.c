@@ -834,7 +834,8 @@ static int criterion_line(parser *p, const char *key, char *value)
             c->conflict = KB_CONFLICT_UNDECIDED;
         else
             return fail(p, "conflict must be latest, fails, met or undecided, found '%s'", value);
-    } else if (!strcmp(key, "say_met") || !strcmp(key, "say_not_met") || !strcmp(key, "say_unknown")) {
+    } else if (!strcmp(key, "say_met") || !strcmp(key, "say_not_met") || !strcmp(key, "say_unknown") ||
+               !strcmp(key, "say_absent")) {
         if (check_template(p, value))
             return -1;
         const char *t = dup(p, value);
@@ -842,6 +843,8 @@ static int criterion_line(parser *p, const char *key, char *value)
             c->say_met = t;
         else if (!strcmp(key, "say_not_met"))
             c->say_not_met = t;
+        else if (!strcmp(key, "say_absent"))
+            c->say_absent = t;
         else
             c->say_unknown = t;
     } else if (!strcmp(key, "needs"))

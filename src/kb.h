@@ -120,6 +120,7 @@ typedef struct kb_criterion {
     kb_cond *fails;       /* documentation that contradicts it */
     kb_conflict conflict;
     const char *say_met, *say_not_met, *say_unknown; /* templates, may be NULL */
+    const char *say_absent; /* not met because the records state it absent (may be NULL) */
     const char *needs;    /* documentation that would satisfy it */
     kb_values look_for;   /* words whose clauses in the case texts the rationale quotes */
     int line;

@@ -766,6 +766,11 @@ static const char *criterion_template(const rv_item *it, const rv_crit *c)
             return k->say_met;
         return k->role == KB_ROLE_REQUIRED ? kb_wording(kb, "criterion.met") : NULL;
     case IMR_CRITERION_NOT_MET:
+        /* the records state it is absent: say so, quoting them, rather than a concern */
+        if (c->absent && k->say_absent)
+            return k->say_absent;
+        if (c->absent && kb_wording(kb, "criterion.absent"))
+            return k->role == KB_ROLE_INFO ? NULL : kb_wording(kb, "criterion.absent");
         if (k->say_not_met)
             return k->say_not_met;
         return k->role == KB_ROLE_INFO ? NULL : kb_wording(kb, "criterion.not_met");

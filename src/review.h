@@ -40,6 +40,7 @@ typedef struct rv_crit {
     int applicable;              /* its `when` held (or it has none) */
     imr_criterion_status status;
     int conflict;                /* met and fails both documented, undecided */
+    int absent;                  /* not met because the records state it is absent */
     size_t *ev;
     size_t n_ev;
 } rv_crit;

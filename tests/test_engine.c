@@ -333,6 +333,39 @@ static void test_record_shape(void **state)
     imr_arena_free(a);
 }
 
+/* Records that say outright that something is missing: the criterion is not met, and the
+ * sentence that says so is its evidence (unknown is for records that say nothing). */
+static void test_stated_absence_is_not_met(void **state)
+{
+    const env *e = *state;
+    imr_arena *a = imr_arena_new();
+    const char *json =
+        "{\"case_number\": \"CM15-0000902\", \"claimant\": {\"age\": 49, \"sex\": \"male\"},"
+        " \"date_of_injury\": \"2008-05-04\", \"ur_decision_date\": \"2015-08-19\","
+        " \"disputed_items\": [{\"request\": \"Norco 7.5/325mg #60\"}],"
+        " \"clinical_summary\": \"He has taken Norco since 2014 for chronic neck pain. No urine drug"
+        " screen or opioid agreement is in the records.\"}";
+    imr_record *r = review_text(e, json, a, NULL);
+    assert_non_null(r);
+    const imr_item *it = &r->items[0];
+    const imr_criterion *adherence = NULL, *side_effects = NULL;
+    for (size_t i = 0; i < it->n_criteria; i++) {
+        if (strstr(it->criteria[i].id, "adherence"))
+            adherence = &it->criteria[i];
+        if (strstr(it->criteria[i].id, "side_effects"))
+            side_effects = &it->criteria[i];
+    }
+    assert_non_null(adherence);
+    assert_int_equal(adherence->status, IMR_CRITERION_NOT_MET);
+    assert_true(adherence->n_evidence >= 1);
+    assert_non_null(strstr(it->rationale, "No urine drug screen or opioid agreement"));
+    /* nothing is said about side effects: that stays unknown, without evidence */
+    assert_non_null(side_effects);
+    assert_int_equal(side_effects->status, IMR_CRITERION_UNKNOWN);
+    assert_int_equal(side_effects->n_evidence, 0);
+    imr_arena_free(a);
+}
+
 static void test_no_clinical_information(void **state)
 {
     const env *e = *state;
@@ -542,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_record_shape),
         cmocka_unit_test(test_no_clinical_information),
+        cmocka_unit_test(test_stated_absence_is_not_met),
     };
     const struct CMUnitTest cli[] = {
         cmocka_unit_test(test_cli_json_and_explain),

@@ -1191,7 +1191,7 @@ int imr_letter_parse(const char *text, size_t len, const char *where, imr_arena 
         s = nl ? nl + 1 : end;
         if (n && line[n - 1] == '\r')
             n--;
-        p.n = reflow_clean_line(line, n, p.line);
+        p.n = n ? reflow_clean_line(line, n, p.line) : 0; /* half the lines of PDF text are empty */
         p.line[p.n] = '\0'; /* messages print it */
         if (p.n == 0) {
             /* a paragraph break; in PDF-shaped text only a line of spaces is one */

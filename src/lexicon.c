@@ -71,7 +71,7 @@ static void norm_init(norm_state *st)
     st->hash = FNV_OFFSET;
 }
 
-static int norm_emit(norm_state *st, unsigned char c)
+static inline int norm_emit(norm_state *st, unsigned char c)
 {
     if (st->n >= LEX_MAX_PHRASE)
         return 0;
@@ -81,7 +81,7 @@ static int norm_emit(norm_state *st, unsigned char c)
 }
 
 /* Feed one byte of a name; 0 when the normalized form grows past LEX_MAX_PHRASE. */
-static int norm_push(norm_state *st, unsigned char c)
+static inline int norm_push(norm_state *st, unsigned char c)
 {
     if (lex_is_space(c) || c == '-') {
         if (st->n && st->buf[st->n - 1] != '/')
@@ -107,14 +107,35 @@ static int normalize(const char *s, size_t len, norm_state *st)
     return 1;
 }
 
+/* Letters (ASCII and every byte >= 0x80) 1, digits 2, the six ASCII spaces 4. */
+const unsigned char LEX_CLASS[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* 1 when a name may end between s[e-1] and s[e]: at the end, beside punctuation or space,
  * or where letters turn into digits or back ("Norco10/325"). */
-static int at_boundary(const char *s, size_t len, size_t e)
+static inline int at_boundary(const char *s, size_t len, size_t e)
 {
     if (e >= len)
         return 1;
-    unsigned char a = (unsigned char)s[e - 1], b = (unsigned char)s[e];
-    return !lex_is_alnum(a) || !lex_is_alnum(b) || lex_is_letter(a) != lex_is_letter(b);
+    unsigned a = LEX_CLASS[(unsigned char)s[e - 1]], b = LEX_CLASS[(unsigned char)s[e]];
+    return !(a & (LEX_LETTER | LEX_DIGIT)) || !(b & (LEX_LETTER | LEX_DIGIT)) ||
+           ((a ^ b) & LEX_LETTER);
 }
 
 /* ---------------------------------------------------------------- phrase index */

@@ -36,16 +36,13 @@ const char *lexicon_topical_class(const imr_lexicon *lx, const char *drug_class)
 
 /* Character classes shared by the matcher and the request tokenizer. Bytes of multi-byte
  * UTF-8 sequences count as letters, so words are never cut inside a character. */
+enum { LEX_LETTER = 1, LEX_DIGIT = 2, LEX_SPACE = 4 };
+extern const unsigned char LEX_CLASS[256]; /* LEX_* bits of every byte */
 static inline int lex_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static inline int lex_is_letter(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-static inline int lex_is_alnum(unsigned char c) { return lex_is_letter(c) || lex_is_digit(c); }
-static inline int lex_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+static inline int lex_is_letter(unsigned char c) { return LEX_CLASS[c] & LEX_LETTER; }
+static inline int lex_is_alnum(unsigned char c) { return LEX_CLASS[c] & (LEX_LETTER | LEX_DIGIT); }
+/* ' ', '\t', '\n', '\r', '\f', '\v' */
+static inline int lex_is_space(unsigned char c) { return LEX_CLASS[c] & LEX_SPACE; }
 static inline unsigned char lex_lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;

@@ -16,10 +16,12 @@ static int is_space(char c)
     return SPACE[(unsigned char)c];
 }
 
-/* 1 when s[0..n) (trimmed) holds two spaces in a row or a tab, CR, FF or VT. Eight bytes at
- * a time on little-endian machines: the mask of space bytes is exact, so "two spaces in a
- * row" is mask & (mask << 8), carried across words. */
-static int needs_collapse(const char *s, size_t n)
+/* Copy s[0..n) (trimmed) to out and return 1, or return 0 as soon as it holds two spaces in
+ * a row or a tab, CR, FF or VT (then out holds garbage). Eight bytes at a time on
+ * little-endian machines, copied as they are checked: the mask of space bytes is exact, so
+ * "two spaces in a row" is mask & (mask << 8), carried across words. out may be s or lie
+ * s itself (the bytes written are the bytes read). */
+static int copy_if_clean(const char *s, size_t n, char *out)
 {
     size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -29,20 +31,23 @@ static int needs_collapse(const char *s, size_t n)
         uint64_t v, t, m;
         memcpy(&v, s + i, 8);
         if ((v - ones * 0x20) & ~v & high) /* a byte below 0x20 */
-            return 1;
+            return 0;
         t = v ^ (ones * 0x20);
         m = ~(((t & ~high) + ~high) | t) & high;
         if (m & ((m << 8) | carry))
-            return 1;
+            return 0;
         carry = m >> 56;
+        memcpy(out + i, &v, 8);
     }
     if (carry && i < n && s[i] == ' ')
-        return 1;
+        return 0;
 #endif
-    for (; i < n; i++)
+    for (; i < n; i++) {
         if ((s[i] == ' ' && i + 1 < n && s[i + 1] == ' ') || (s[i] != ' ' && is_space(s[i])))
-            return 1;
-    return 0;
+            return 0;
+        out[i] = s[i];
+    }
+    return 1;
 }
 
 size_t reflow_clean_line(const char *s, size_t n, char *out)
@@ -52,10 +57,13 @@ size_t reflow_clean_line(const char *s, size_t n, char *out)
         b++;
     while (n > b && is_space(s[n - 1]))
         n--;
-    if (!needs_collapse(s + b, n - b)) { /* most lines: single spaces between words */
+    if (out == s && b > 0) { /* cleaning in place: move the text first, then copy onto itself */
         memmove(out, s + b, n - b);
-        return n - b;
+        n -= b;
+        b = 0;
     }
+    if (copy_if_clean(s + b, n - b, out)) /* most lines: single spaces between words */
+        return n - b;
     size_t o = 0;
     for (size_t i = b; i < n;) {
         if (is_space(s[i])) {
@@ -92,7 +100,8 @@ int reflow_is_pdf_shape(const char *s, size_t n)
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (len && p[len - 1] == '\r')
             len--;
-        int k = line_kind(p, len);
+        /* most lines are empty or start with a word: no call for those */
+        int k = len == 0 ? 0 : !is_space(p[0]) ? 2 : line_kind(p, len);
         if (k == 2) {
             text++;
             if (prev == 2)

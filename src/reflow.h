@@ -16,7 +16,8 @@
 #include "imr.h"
 
 /* Write `s` trimmed, with inner whitespace runs collapsed to one space, to `out` (room for
- * `n` bytes is enough) and return the new length. Form feeds and CRs count as spaces. */
+ * `n` bytes is enough; `out` may be `s` itself, any other overlap is not allowed) and return
+ * the new length. Form feeds and CRs count as spaces. */
 size_t reflow_clean_line(const char *s, size_t n, char *out);
 
 /* A line (without its '\n'): 0 empty (or form feeds only: a page break), 1 spaces only

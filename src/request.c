@@ -214,6 +214,22 @@ static int count_value(const parser *p, size_t i, int *v, int *times)
 
 /* ---------------------------------------------------------------- collected pieces */
 
+/* The four strings (none NULL) end to end in the arena: strengths without a printf each. */
+static char *concat4(imr_arena *ar, const char *a, const char *b, const char *c, const char *d)
+{
+    const char *part[4] = {a, b, c, d};
+    size_t len[4], total = 0;
+    for (int k = 0; k < 4; k++)
+        total += len[k] = strlen(part[k]);
+    char *out = imr_arena_alloc(ar, total + 1), *o = out;
+    for (int k = 0; k < 4; k++) {
+        memcpy(o, part[k], len[k]);
+        o += len[k];
+    }
+    *o = '\0';
+    return out;
+}
+
 static void piece_add(pieces *l, const char *s, int rate)
 {
     if (!s || l->n >= MAX_PIECES)
@@ -337,7 +353,7 @@ static size_t try_strength(parser *p, size_t i)
             const request_term *t;
             size_t span = term_span(p, u + 2, &t);
             if (span && t->dose_form) {
-                suffix = imr_arena_printf(p->a, "/%s", t->dose_form);
+                suffix = concat4(p->a, "/", t->dose_form, "", "");
                 end = u + 2 + span;
             }
         }
@@ -353,15 +369,15 @@ static size_t try_strength(parser *p, size_t i)
             *c = '/';
     if (amount) {
         if (!p->amount) {
-            p->amount = imr_arena_printf(p->a, "%s %s", num, amount->norm);
+            p->amount = concat4(p->a, num, " ", amount->norm, "");
             if (!int_value(p, i, &p->amount_value))
                 p->amount_value = -1;
         }
     } else if (mass) {
         p->mass_strength = 1;
-        piece_add(&p->strengths, imr_arena_printf(p->a, "%s %s%s", num, mass->norm, suffix), 0);
+        piece_add(&p->strengths, concat4(p->a, num, " ", mass->norm, suffix), 0);
     } else
-        piece_add(&p->strengths, imr_arena_printf(p->a, "%s%%", num), 0);
+        piece_add(&p->strengths, concat4(p->a, num, "%", "", ""), 0);
     return end - i;
 }
 

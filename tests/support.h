@@ -28,4 +28,10 @@ int ts_json_subset(const char *expected, const char *actual, char *where, size_t
 /* Run a shell command; capture stdout into *out (malloc'd), return the exit status. */
 int ts_run(const char *cmd, char **out);
 
+/* A migrated database for a test: a fresh SQLite file at `sqlite_path` (pg = 0), or, when
+ * IMR_TEST_PG_URL is set (pg = 1), a fresh schema `pg_schema` of that PostgreSQL database
+ * (NULL when the variable is not set: the caller skips). ts_db_close drops the schema. */
+imr_db *ts_db_open(int pg, const char *sqlite_path, const char *pg_schema);
+void ts_db_close(imr_db *db, int pg, const char *pg_schema);
+
 #endif

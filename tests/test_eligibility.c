@@ -19,44 +19,12 @@ static char pg_schema[64];
 
 static imr_db *open_db(int pg)
 {
-    imr_db *db = NULL;
-    imr_error err = {0};
-    if (!pg) {
-        unlink(sqlite_path);
-        if (imr_db_open(sqlite_path, &db, &err))
-            fail_msg("open %s: %s", sqlite_path, err.message);
-    } else {
-        const char *base = getenv("IMR_TEST_PG_URL");
-        if (!base || !*base)
-            return NULL;
-        if (imr_db_open(base, &db, &err))
-            fail_msg("open %s: %s", base, err.message);
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
-        imr_db_exec(db, sql, NULL, 0, NULL, NULL, &err);
-        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", pg_schema);
-        if (imr_db_exec(db, sql, NULL, 0, NULL, NULL, &err))
-            fail_msg("%s: %s", sql, err.message);
-        imr_db_close(db);
-        char url[512];
-        snprintf(url, sizeof url, "%s%coptions=-csearch_path%%3D%s", base, strchr(base, '?') ? '&' : '?', pg_schema);
-        if (imr_db_open(url, &db, &err))
-            fail_msg("open %s: %s", url, err.message);
-    }
-    if (imr_db_migrate(db, NULL, &err))
-        fail_msg("migrate: %s", err.message);
-    return db;
+    return ts_db_open(pg, sqlite_path, pg_schema);
 }
 
 static void close_db(imr_db *db, int pg)
 {
-    if (pg) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", pg_schema);
-        imr_db_exec(db, "SET search_path TO public", NULL, 0, NULL, NULL, NULL);
-        imr_db_exec(db, sql, NULL, 0, NULL, NULL, NULL);
-    }
-    imr_db_close(db);
+    ts_db_close(db, pg, pg_schema);
 }
 
 /* ---------------------------------------------------------------- the rules themselves */

@@ -31,7 +31,19 @@ static int valid_ymd(int y, int m, int d)
 
 static void write_iso(char iso[11], int y, int m, int d)
 {
-    snprintf(iso, 11, "%04d-%02d-%02d", y, m, d);
+    /* callers pass a valid date (year 1900..2100): digits written directly, as snprintf
+     * "%04d-%02d-%02d" would, at a fraction of the cost (dates are on the engine's hot path) */
+    iso[0] = (char)('0' + y / 1000);
+    iso[1] = (char)('0' + y / 100 % 10);
+    iso[2] = (char)('0' + y / 10 % 10);
+    iso[3] = (char)('0' + y % 10);
+    iso[4] = '-';
+    iso[5] = (char)('0' + m / 10);
+    iso[6] = (char)('0' + m % 10);
+    iso[7] = '-';
+    iso[8] = (char)('0' + d / 10);
+    iso[9] = (char)('0' + d % 10);
+    iso[10] = '\0';
 }
 
 /* read 1..maxd digits; returns count read */

@@ -6,6 +6,7 @@
  * record (rationale and guideline line are worded by rationale.c from rules/). The trace
  * of every step goes to opt->explain. How decisions are made: docs/engine.md.
  */
+#include "extract_internal.h"
 #include "review.h"
 
 #include <ctype.h>
@@ -182,7 +183,8 @@ static void scan_dates(rv_case *rc, const char *text)
             continue;
         /* a date starts with a digit or a month name: skip other words cheaply */
         char iso[11];
-        size_t used = isalpha(ch) && !month_prefix(text + i, len - i) ? 0 : imr_date_parse(text + i, len - i, iso);
+        int may_be_date = isalpha(ch) ? month_prefix(text + i, len - i) : ex_numeric_date_shape(text + i, len - i);
+        size_t used = may_be_date ? imr_date_parse(text + i, len - i, iso) : 0;
         if (used) {
             note_date(rc, iso); /* what imr_date_parse writes is a valid ISO date */
             i += used - 1;

@@ -266,4 +266,16 @@ int ex_has_clause_start(const ex_vocab *v, const ex_doc *d, size_t from, size_t 
 imr_assertion ex_context_assert(const ex_context *c, size_t first, size_t end);
 void ex_context_free(ex_context *c);
 
+/* 0 when imr_date_parse cannot read a date of digits at s[0..len): it needs 1 or 2 digits
+ * then "-" or "/", or 4 digits then "-". A cheap test that spares most numbers the parse. */
+static inline int ex_numeric_date_shape(const char *s, size_t len)
+{
+    size_t k = 0;
+    while (k < len && k < 5 && s[k] >= '0' && s[k] <= '9')
+        k++;
+    if (k >= len)
+        return 0;
+    return ((k == 1 || k == 2) && (s[k] == '-' || s[k] == '/')) || (k == 4 && s[k] == '-');
+}
+
 #endif

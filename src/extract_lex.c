@@ -402,6 +402,8 @@ static void find_dates(const ex_vocab *v, ex_doc *d)
         if (t->kind == EX_NUMBER) {
             if (i > 0 && d->tok[i - 1].kind == EX_NUMBER && !(t->flags & EX_F_SPACE_BEFORE))
                 continue;
+            if (!ex_numeric_date_shape(d->text + t->start, d->len - t->start))
+                continue;
         } else if (t->kind != EX_WORD || !(ex_match_at(v, d, i, EX_C_MONTH)))
             continue;
         if (i > 0 && !(t->flags & EX_F_SPACE_BEFORE) && d->tok[i - 1].kind == EX_PUNCT) {

@@ -18,6 +18,7 @@ struct imr_db {
     const db_backend_ops *be;
     void *conn;     /* sqlite3 * or PGconn * */
     void *cache;    /* backend's prepared-statement cache */
+    void *aux;      /* backend's own per-connection state (SQLite: its checkpointer) */
     int in_tx;
 };
 

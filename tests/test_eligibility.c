@@ -17,9 +17,16 @@
 static char sqlite_path[128];
 static char pg_schema[64];
 
+/* A migrated database of the backend asked for; skips the test when PostgreSQL is asked for
+ * and IMR_TEST_PG_URL is not set. */
 static imr_db *open_db(int pg)
 {
-    return ts_db_open(pg, sqlite_path, pg_schema);
+    imr_db *db = ts_db_open(pg, sqlite_path, pg_schema);
+    if (!db) {
+        print_message("IMR_TEST_PG_URL is not set: PostgreSQL backend skipped (run under scripts/with-postgres.sh)\n");
+        skip();
+    }
+    return db;
 }
 
 static void close_db(imr_db *db, int pg)
@@ -372,10 +379,6 @@ static void service(imr_db *db)
 static void run_backend(int pg)
 {
     imr_db *db = open_db(pg);
-    if (!db) {
-        print_message("IMR_TEST_PG_URL is not set: PostgreSQL backend skipped (run under scripts/with-postgres.sh)\n");
-        skip();
-    }
     service(db);
     close_db(db, pg);
 }

@@ -15,10 +15,21 @@
 
 #include "imr.h"
 
+#include <string.h>
+
 /* Write `s` trimmed, with inner whitespace runs collapsed to one space, to `out` (room for
  * `n` bytes is enough; `out` may be `s` itself, any other overlap is not allowed) and return
  * the new length. Form feeds and CRs count as spaces. */
 size_t reflow_clean_line(const char *s, size_t n, char *out);
+
+/* The next '\n' in [p, end), or NULL: memchr without the call for the empty lines that are
+ * half of PDF-extracted text. */
+static inline const char *reflow_next_newline(const char *p, const char *end)
+{
+    if (p < end && *p == '\n')
+        return p;
+    return memchr(p, '\n', (size_t)(end - p));
+}
 
 /* A line (without its '\n'): 0 empty (or form feeds only: a page break), 1 spaces only
  * (a paragraph break in PDF-shaped text), 2 text. */

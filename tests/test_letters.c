@@ -854,6 +854,104 @@ static double parse_render_time(const char *what, const char *text)
  * one huge paragraph, one huge line, long runs of blank lines. Each must parse and render;
  * the time is printed, not asserted (speed is measured by the benchmarks, and ctest's time
  * limit stops a quadratic blow-up). */
+/* reflow_clean_line, as the rules in reflow.h state them, a byte at a time. */
+static size_t clean_line_reference(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    int gap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(" \t\r\f\v", s[i]) && s[i]) {
+            gap = o > 0;
+            continue;
+        }
+        if (gap)
+            out[o++] = ' ';
+        gap = 0;
+        out[o++] = s[i];
+    }
+    return o;
+}
+
+/* The line cleaner and the text check read 8 or 16 bytes at a time: every length, with a
+ * space pair, a tab or a stray byte at every offset, must give what the byte-at-a-time
+ * rules give. */
+static void test_block_scanners(void **state)
+{
+    (void)state;
+    static const char *const odd[] = {"  ", "\t", " \f", "\r", "\v", " ", "\xc3\xa9", "-"};
+    char src[80], out[80], in_place[80], want[80];
+    unsigned seed = 7;
+    for (size_t n = 0; n < 70; n++) {
+        for (size_t at = 0; at <= n; at++) {
+            for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+                for (size_t i = 0; i < n; i++) { /* words and single spaces */
+                    seed = seed * 1103515245u + 12345u;
+                    src[i] = (seed >> 16) % 5 == 0 ? ' ' : (char)('a' + (seed >> 16) % 26);
+                }
+                size_t m = n;
+                size_t ol = strlen(odd[k]);
+                if (at + ol <= n)
+                    memcpy(src + at, odd[k], ol);
+                else
+                    m = at; /* shorter line */
+                size_t w = clean_line_reference(src, m, want);
+                assert_int_equal(reflow_clean_line(src, m, out), w);
+                assert_memory_equal(out, want, w);
+                memcpy(in_place, src, m);
+                assert_int_equal(reflow_clean_line(in_place, m, in_place), w);
+                assert_memory_equal(in_place, want, w);
+            }
+        }
+    }
+
+    /* a control byte at each offset of a letter is refused at that offset; valid UTF-8 is not */
+    const char *letter = "HOW THE IMR FINAL DETERMINATION WAS MADE\n\nHarbor Review sent the complete case file "
+                         "to a reviewer.\n\nCLINICAL CASE SUMMARY\n\nA 40 year old man.\n\nIMR ISSUES, "
+                         "DECISIONS AND RATIONALES\n\nX: Upheld\n\nDecision rationale: Not needed.\n";
+    size_t len = strlen(letter);
+    char *text = malloc(len + 4);
+    assert_non_null(text);
+    for (size_t at = 0; at < 48; at++) {
+        static const char bad[] = {'\x01', '\x7f', '\0', '\x1b'};
+        for (size_t k = 0; k < sizeof bad; k++) {
+            memcpy(text, letter, len);
+            text[at] = bad[k];
+            imr_arena *a = imr_arena_new();
+            imr_record *r = NULL;
+            imr_error err = {0};
+            assert_int_equal(imr_letter_parse(text, len, "x.txt", a, &r, &err), IMR_EX_DATAERR);
+            char expect[64];
+            snprintf(expect, sizeof expect, "at offset %zu)", at);
+            assert_non_null(strstr(err.message, expect));
+            imr_arena_free(a);
+        }
+        /* "é" (2 bytes) replacing two letters of the first line keeps the letter readable */
+        memcpy(text, letter, len);
+        if (at + 2 <= 40) {
+            memcpy(text + at, "\xc3\xa9", 2);
+            imr_arena *a = imr_arena_new();
+            imr_record *r = NULL;
+            imr_error err = {0};
+            int st = imr_letter_parse(text, len, "x.txt", a, &r, &err);
+            /* the heading is damaged, so the layout is unknown: refused, but not as bytes */
+            assert_int_equal(st, IMR_EX_DATAERR);
+            assert_null(strstr(err.message, "binary data"));
+            assert_null(strstr(err.message, "UTF-8"));
+            imr_arena_free(a);
+        }
+        /* a cut UTF-8 sequence at each offset is refused as UTF-8 */
+        memcpy(text, letter, len);
+        text[at] = '\xc3';
+        imr_arena *a = imr_arena_new();
+        imr_record *r = NULL;
+        imr_error err = {0};
+        assert_int_equal(imr_letter_parse(text, len, "x.txt", a, &r, &err), IMR_EX_DATAERR);
+        assert_non_null(strstr(err.message, "invalid UTF-8"));
+        imr_arena_free(a);
+    }
+    free(text);
+}
+
 static void test_pathological(void **state)
 {
     (void)state;
@@ -937,6 +1035,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reflow_artefacts),
+        cmocka_unit_test(test_block_scanners),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_bad_letters),

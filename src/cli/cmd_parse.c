@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int parse_one(const char *path, int compact, imr_arena *a, imr_buf *in, imr_buf *text,
                      imr_buf *out)
@@ -67,8 +68,9 @@ int cmd_parse(int argc, char **argv)
     imr_arena *a = imr_arena_new();
     imr_buf in = IMR_BUF_INIT, text = IMR_BUF_INIT, out = IMR_BUF_INIT;
     int worst = IMR_OK;
-    /* With -o the whole output is written at once (atomically); otherwise each record is
-     * flushed as soon as it is ready. */
+    /* With -o the whole output is written at once (atomically); otherwise records are
+     * written in blocks of about 64 KB (each one as soon as it is ready on a terminal). */
+    int eager = isatty(STDOUT_FILENO);
     for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
         const char *path = nfiles ? argv[first + i] : NULL;
         size_t before = out.len;
@@ -81,7 +83,8 @@ int cmd_parse(int argc, char **argv)
                 worst = st;
         }
         imr_arena_reset(a);
-        if (!outpath && out.len) {
+        int last = i + 1 >= (nfiles ? nfiles : 1);
+        if (!outpath && out.len && (eager || last || out.len >= 65536)) {
             if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
                 fprintf(stderr, "imr: <stdout>: write error\n");
                 worst = IMR_EX_IOERR;

@@ -97,6 +97,8 @@ void imr_buf_printf(imr_buf *b, const char *fmt, ...)
 #endif
     ;
 void imr_buf_reset(imr_buf *b); /* len = 0, keeps capacity */
+/* Room for `extra` more bytes (and the NUL) without a further allocation; len unchanged. */
+void imr_buf_reserve(imr_buf *b, size_t extra);
 void imr_buf_free(imr_buf *b);
 
 /* A list of strings in an arena. */

@@ -178,6 +178,11 @@ void imr_buf_append(imr_buf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
+void imr_buf_reserve(imr_buf *b, size_t extra)
+{
+    buf_grow(b, extra);
+}
+
 void imr_buf_puts(imr_buf *b, const char *s)
 {
     imr_buf_append(b, s, strlen(s));

@@ -1,6 +1,6 @@
 /*
  * test_core.c - the shared foundations: dates, arena, buffer, UTF-8 checks, atomic writes,
- * the record's JSON form (round trip and errors) and case-file reading.
+ * the record's JSON form (round trip, errors, string escaping) and case-file reading.
  */
 #include "support.h"
 
@@ -258,6 +258,147 @@ static void case_file_errors_name_the_field(void **state)
     expect_case_error("{\"case_number\": \"X\", \"priority\": \"urgent\"}", "$.priority: expected one of");
 }
 
+/* ---- the JSON writer's strings (json_write.c scans 16 bytes at a time: every special
+ * byte is tried at every offset, and long strings cross its 16 KiB chunks) ---- */
+
+/* The rule, byte by byte: printable ASCII and DEL as they are; \" \\ \n \r \t \b \f; other
+ * bytes below 0x20 as \u00xx; a valid UTF-8 sequence as it is; any other byte as U+FFFD. */
+static void escape_by_rule(imr_buf *out, const char *s, size_t len)
+{
+    static const char *const named[] = {['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r",
+                                        ['\t'] = "\\t", ['\b'] = "\\b", ['\f'] = "\\f"};
+    imr_buf_putc(out, '"');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t need = c >= 0xF8 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0, bad;
+            if (need && i + need <= len && imr_utf8_valid(s + i, need, &bad)) {
+                imr_buf_append(out, s + i, need);
+                i += need;
+            } else {
+                imr_buf_puts(out, "\xef\xbf\xbd");
+                i++;
+            }
+            continue;
+        }
+        if (c < sizeof named / sizeof named[0] && named[c])
+            imr_buf_puts(out, named[c]);
+        else if (c < 0x20)
+            imr_buf_printf(out, "\\u%04x", c);
+        else
+            imr_buf_putc(out, (char)c);
+        i++;
+    }
+    imr_buf_putc(out, '"');
+}
+
+/* The record's first value is its case number: check how the writer puts `s` there, compact
+ * and pretty. */
+static void expect_written_as_rule(imr_arena *a, const char *s)
+{
+    imr_record *r = imr_record_new(a);
+    r->case_number = s;
+    imr_buf want = IMR_BUF_INIT, got = IMR_BUF_INIT;
+    imr_error err = {0};
+    escape_by_rule(&want, s, strlen(s));
+    static const char *const start[2] = {"{\"case_number\":", "{\n  \"case_number\": "};
+    static const char *const next[2] = {",\"status\":", ",\n  \"status\": "};
+    for (int pretty = 0; pretty < 2; pretty++) {
+        imr_buf_reset(&got);
+        assert_int_equal(imr_record_to_json(r, pretty ? IMR_JSON_PRETTY : IMR_JSON_COMPACT, &got, &err), 0);
+        size_t n0 = strlen(start[pretty]), n1 = strlen(next[pretty]);
+        assert_true(got.len > n0 + want.len + n1);
+        assert_memory_equal(got.data, start[pretty], n0);
+        if (memcmp(got.data + n0, want.data, want.len) != 0)
+            fail_msg("string of %zu bytes written as %.*s, expected %s", strlen(s),
+                     (int)(want.len + 8 < 400 ? want.len + 8 : 400), got.data + n0, want.data);
+        assert_memory_equal(got.data + n0 + want.len, next[pretty], n1);
+    }
+    imr_buf_free(&want);
+    imr_buf_free(&got);
+}
+
+static void json_strings_escaped_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const special[] = {
+        "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x01", "\x1f", "\x7f", "/",
+        "\xc3\xa9",             /* e acute: 2 bytes */
+        "\xe2\x82\xac",         /* euro sign: 3 bytes */
+        "\xf0\x9f\x98\x80",     /* an emoji: 4 bytes */
+        "\xff", "\x80", "\xc3", /* invalid: stray bytes, a sequence cut short */
+        "\xe2\x82", "\xf0\x9f\x98",
+        "\xc0\xaf",             /* overlong */
+        "\xed\xa0\x80",         /* a surrogate */
+        "\xf4\x90\x80\x80",     /* past U+10FFFF */
+        "\xf8\x88\x80\x80\x80", /* a 5-byte form */
+        "\"\\\n\xc3\xa9\xff",   /* several together */
+    };
+    static const size_t tails[] = {0, 1, 7, 15, 16, 17, 31, 32, 33};
+    imr_arena *a = imr_arena_new();
+    char s[128];
+    for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+        for (size_t off = 0; off < 40; off++)
+            for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+                memset(s, 'p', off);
+                size_t n = strlen(special[k]);
+                memcpy(s + off, special[k], n);
+                memset(s + off + n, 'q', tails[t]);
+                s[off + n + tails[t]] = '\0';
+                expect_written_as_rule(a, s);
+                imr_arena_reset(a);
+            }
+    /* every byte value alone, and between plain runs of 16 */
+    for (int c = 1; c < 256; c++) {
+        snprintf(s, sizeof s, "%c", c);
+        expect_written_as_rule(a, s);
+        snprintf(s, sizeof s, "abcdefghijklmnop%cabcdefghijklmnop", c);
+        expect_written_as_rule(a, s);
+        imr_arena_reset(a);
+    }
+    /* a few written out in full */
+    imr_buf got = IMR_BUF_INIT;
+    escape_by_rule(&got, "a\"b\\c\n\x01\xe2\x82\xac\xed\xa0\x80", 13);
+    assert_string_equal(got.data, "\"a\\\"b\\\\c\\n\\u0001\xe2\x82\xac\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    imr_buf_free(&got);
+    imr_arena_free(a);
+}
+
+static void json_long_strings_across_chunks(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"plain text of a clinical summary. ", "\n", "\"", "\\", "\t",
+                                         "\x02", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff",
+                                         "\xe2\x82", "0123456789abcdef"};
+    imr_arena *a = imr_arena_new();
+    unsigned seed = 12345;
+    for (int round = 0; round < 6; round++) {
+        size_t len = 0, want = 20000 + 9000 * (size_t)round;
+        char *s = imr_arena_alloc(a, want + 64);
+        while (len < want) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) % 40;
+            const char *p = pieces[r < 28 ? 0 : r - 28];
+            size_t n = strlen(p);
+            memcpy(s + len, p, n);
+            len += n;
+        }
+        s[len] = '\0';
+        expect_written_as_rule(a, s);
+        /* a 4-byte sequence across each chunk boundary the writer might use */
+        for (size_t at = 16380; at < 16388; at++) {
+            char *u = imr_arena_alloc(a, 2 * 16384 + 64);
+            memset(u, 'x', 2 * 16384 + 32);
+            memcpy(u + at, "\xf0\x9f\x98\x80", 4);
+            memcpy(u + at + 16384, "\xe2\x82\xac", 3);
+            u[2 * 16384 + 32] = '\0';
+            expect_written_as_rule(a, u);
+        }
+        imr_arena_reset(a);
+    }
+    imr_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +410,8 @@ int main(void)
         cmocka_unit_test(record_json_errors_name_the_field),
         cmocka_unit_test(case_file_minimal),
         cmocka_unit_test(case_file_errors_name_the_field),
+        cmocka_unit_test(json_strings_escaped_at_every_offset),
+        cmocka_unit_test(json_long_strings_across_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

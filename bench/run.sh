@@ -21,7 +21,8 @@
 # environment: IMR (the binary; default $BUILD/imr, BUILD defaults to build),
 #   BENCH_COUNT (20000), BENCH_RUNS (5), BENCH_BATCH (1000 files per process),
 #   BENCH_DIR (work folder; default ${TMPDIR:-/tmp}/imr-bench), BENCH_SEED (1),
-#   BENCH_BIG_BYTES (1000000000), BENCH_WORD (Upheld)
+#   BENCH_BIG_BYTES (1000000000), BENCH_WORD (Upheld), BENCH_PARTS (which of the service
+#   and engine benchmarks follow the letters one: "serve engine"; "" for none)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +33,7 @@ SEED=${BENCH_SEED:-1}
 BIG=${BENCH_BIG:-0}
 BIG_BYTES=${BENCH_BIG_BYTES:-1000000000}
 WORD=${BENCH_WORD:-Upheld}
+PARTS=${BENCH_PARTS-serve engine} # the benchmarks run after the letters one
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/imr-bench}
 KEEP=0
 
@@ -240,7 +242,7 @@ say "bench: results in $WORK/results.md"
 [ "$KEEP" = 1 ] || [ "${BENCH_DIR:-}" ] || rm -rf "$C"
 
 # The service under load (imr serve + wrk, SQLite and PostgreSQL): bench/serve/run.sh.
-IMR="$IMR" BENCH_DIR="$WORK" bash "$ROOT/bench/serve/run.sh"
+case " $PARTS " in *" serve "*) IMR="$IMR" BENCH_DIR="$WORK" bash "$ROOT/bench/serve/run.sh" ;; esac
 
 # The engine benchmark (extract + decide + letter on seed-sized cases): bench/engine/run.sh.
-IMR="$IMR" BENCH_DIR="$WORK" bash "$ROOT/bench/engine/run.sh"
+case " $PARTS " in *" engine "*) IMR="$IMR" BENCH_DIR="$WORK" bash "$ROOT/bench/engine/run.sh" ;; esac

@@ -272,6 +272,10 @@ static void put_list_item(html_state *h, const imr_letter_block *b)
 
 static void put_item_title(html_state *h, const imr_letter_block *b)
 {
+    /* A 2013 notice goes from its Case Summary to the items with no heading between: the
+     * first item ends the summary's section, so the items are not nested in it. */
+    if (!h->item_open && h->r->layout == IMR_LAYOUT_NOTICE_2013)
+        close_section(h);
     close_item(h);
     const imr_item *it = item_of(h, b->item);
     const char *cls = it ? decision_class(it->decision) : "undetermined";

@@ -390,6 +390,14 @@ static void html_shows_every_item_and_decision(void **state)
         free(req);
     }
     assert_well_formed(html, "2013 notice");
+    /* the items follow the Case Summary's section; they are not inside it */
+    const char *summary = strstr(html, "<h2>Case Summary:</h2>");
+    const char *first_item = strstr(html, "<section class=\"disputed-item ");
+    assert_non_null(summary);
+    assert_non_null(first_item);
+    const char *end = strstr(summary, "</section>");
+    assert_non_null(end);
+    assert_true(end < first_item);
     free(html);
     imr_arena_free(a);
 }

@@ -3,13 +3,14 @@
  * it (rules/requests.tsv): reading and validating both files with file:line errors, and
  * finding names in text.
  *
- * Names and phrases are kept in open-addressing hash tables keyed on a normalized form
+ * Names and phrases are kept in one open-addressing hash table keyed on a normalized form
  * (lower case, runs of spaces and hyphens as one space, no space around '/'), so a lookup
- * costs one hash of the name. Finding the longest name at a position walks the text once,
- * hashing as it goes, and probes the table at each word boundary; a second table of the
- * starts of names ("voltaren" of "voltaren gel") lets the walk stop at the first word that
- * begins no name. The work per position is bounded by the longest name, so scanning a text
- * stays linear, and most words cost one probe.
+ * costs one hash of the name. The table also holds the starts of names ("voltaren" of
+ * "voltaren gel"), marked with the kinds of name they start. Finding the longest drug name
+ * and the longest phrase at a position walks the text once for both, hashing as it goes,
+ * probes the table once at each word boundary, and stops at the first word that begins no
+ * name. The work per position is bounded by the longest name, so scanning a text stays
+ * linear, and most words cost one probe.
  *
  * The drug classes are a fixed vocabulary shared with the guideline knowledge base; they
  * are listed (and explained) in docs/requests.md.
@@ -42,7 +43,7 @@ static const char *const DRUG_CLASSES[] = {
 static int class_index(const char *name)
 {
     for (size_t i = 0; name && i < N_CLASSES; i++)
-        if (!strcmp(DRUG_CLASSES[i], name))
+        if (DRUG_CLASSES[i][0] == name[0] && !strcmp(DRUG_CLASSES[i], name))
             return (int)i;
     return -1;
 }
@@ -71,40 +72,59 @@ static void norm_init(norm_state *st)
     st->hash = FNV_OFFSET;
 }
 
-static inline int norm_emit(norm_state *st, unsigned char c)
-{
-    if (st->n >= LEX_MAX_PHRASE)
-        return 0;
-    st->buf[st->n++] = (char)c;
-    st->hash = (st->hash ^ c) * FNV_PRIME;
-    return 1;
-}
+enum { PIECE_END = 0, PIECE_READ = 1, PIECE_TOO_LONG = -1 };
 
-/* Feed one byte of a name; 0 when the normalized form grows past LEX_MAX_PHRASE. */
-static inline int norm_push(norm_state *st, unsigned char c)
+/* Read the next piece of a name from s[*pos]: the blanks before it (spaces and hyphens,
+ * which become one space in the key, or none beside a '/'), then a run of letters, a run of
+ * digits, or one other mark, lower-cased. Names end only where a piece does. PIECE_END at
+ * the end of s; PIECE_TOO_LONG when the key would grow past LEX_MAX_PHRASE bytes or the
+ * blanks reach `limit`. */
+static inline int norm_piece(norm_state *st, const char *s, size_t len, size_t *pos, size_t limit)
 {
-    if (lex_is_space(c) || c == '-') {
+    size_t i = *pos;
+    unsigned char c;
+    for (;; i++) {
+        if (i >= len)
+            return *pos = i, PIECE_END;
+        c = (unsigned char)s[i];
+        if (!lex_is_space(c) && c != '-')
+            break;
+        if (i >= limit)
+            return PIECE_TOO_LONG;
         if (st->n && st->buf[st->n - 1] != '/')
             st->pending_space = 1;
-        return 1;
     }
-    if (c == '/')
-        st->pending_space = 0;
-    else if (st->pending_space) {
-        st->pending_space = 0;
-        if (!norm_emit(st, ' '))
-            return 0;
+    if (st->pending_space && c != '/') {
+        if (st->n >= LEX_MAX_PHRASE)
+            return PIECE_TOO_LONG;
+        st->buf[st->n++] = ' ';
+        st->hash = (st->hash ^ ' ') * FNV_PRIME;
     }
-    return norm_emit(st, lex_lower(c));
+    st->pending_space = 0;
+    unsigned run = LEX_CLASS[c] & (LEX_LETTER | LEX_DIGIT); /* 0: a mark, alone */
+    do {
+        if (st->n >= LEX_MAX_PHRASE)
+            return PIECE_TOO_LONG;
+        c = lex_lower(c);
+        st->buf[st->n++] = (char)c;
+        st->hash = (st->hash ^ c) * FNV_PRIME;
+        if (++i >= len)
+            break;
+        c = (unsigned char)s[i];
+    } while (run && (LEX_CLASS[c] & (LEX_LETTER | LEX_DIGIT)) == run);
+    *pos = i;
+    return PIECE_READ;
 }
 
+/* The normalized key of a whole name; 0 when it is longer than LEX_MAX_PHRASE. */
 static int normalize(const char *s, size_t len, norm_state *st)
 {
+    size_t i = 0;
+    int r;
     norm_init(st);
-    for (size_t i = 0; i < len; i++)
-        if (!norm_push(st, (unsigned char)s[i]))
-            return 0;
-    return 1;
+    while ((r = norm_piece(st, s, len, &i, len)) == PIECE_READ)
+        ;
+    return r == PIECE_END;
 }
 
 /* Letters (ASCII and every byte >= 0x80) 1, digits 2, the six ASCII spaces 4. */
@@ -140,31 +160,34 @@ static inline int at_boundary(const char *s, size_t len, size_t e)
 
 /* ---------------------------------------------------------------- phrase index */
 
+/* One table holds the drug names, the vocabulary phrases and every start of either that ends
+ * on a word boundary ("voltaren" of "voltaren gel"), so a walk looking for both kinds at
+ * once probes a single table once per boundary, and stops as soon as what it has read
+ * starts no name of a kind it still looks for. */
+enum { STARTS_DRUG = 1, STARTS_TERM = 2 }; /* kinds of name a key starts */
+enum { KIND_DRUG, KIND_TERM };
+
 typedef struct phrase_slot {
     uint64_t hash;
-    const char *key; /* normalized, in the lexicon's arena; NULL: empty slot */
-    size_t key_len;
-    size_t value;
+    const char *key;   /* normalized, in the lexicon's arena; NULL: empty slot */
+    uint32_t key_len;
+    uint32_t starts;   /* STARTS_*: kinds of name that begin with the key (or are it) */
+    int32_t drug;      /* index of the drug named exactly so, or -1 */
+    int32_t term;      /* index of the phrase listed exactly so, or -1 */
 } phrase_slot;
 
-typedef struct hash_set {
-    phrase_slot *slots;
-    size_t cap, n; /* cap is a power of two, at least twice n */
-} hash_set;
-
-/* The names of a table, and every start of a name that ends on a word boundary ("voltaren"
- * of "voltaren gel"): a scan stops as soon as what it has read starts no name. */
 typedef struct phrase_index {
-    hash_set keys, prefixes;
-    size_t max_len;
+    phrase_slot *slots;
+    size_t cap, n;        /* cap is a power of two, at least twice n */
+    size_t max_len[2];    /* longest drug name, longest phrase, normalized (KIND_*) */
 } phrase_index;
 
-static const phrase_slot *set_get(const hash_set *hs, uint64_t h, const char *key, size_t n)
+static phrase_slot *index_get(const phrase_index *ix, uint64_t h, const char *key, size_t n)
 {
-    if (!hs->cap)
+    if (!ix->cap)
         return NULL;
-    for (size_t i = h & (hs->cap - 1);; i = (i + 1) & (hs->cap - 1)) {
-        const phrase_slot *sl = &hs->slots[i];
+    for (size_t i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        phrase_slot *sl = &ix->slots[i];
         if (!sl->key)
             return NULL;
         if (sl->hash == h && sl->key_len == n && !memcmp(sl->key, key, n))
@@ -172,93 +195,124 @@ static const phrase_slot *set_get(const hash_set *hs, uint64_t h, const char *ke
     }
 }
 
-static void set_place(phrase_slot *slots, size_t cap, const phrase_slot *s)
+static int index_grow(phrase_index *ix)
 {
-    size_t i = s->hash & (cap - 1);
-    while (slots[i].key)
-        i = (i + 1) & (cap - 1);
-    slots[i] = *s;
+    size_t cap = ix->cap ? ix->cap * 2 : 4096; /* today's rules fit without growing */
+    phrase_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < ix->cap; i++) {
+        if (!ix->slots[i].key)
+            continue;
+        size_t k = ix->slots[i].hash & (cap - 1);
+        while (slots[k].key)
+            k = (k + 1) & (cap - 1);
+        slots[k] = ix->slots[i];
+    }
+    free(ix->slots);
+    ix->slots = slots;
+    ix->cap = cap;
+    return 0;
 }
 
-static int set_put(hash_set *hs, uint64_t h, const char *key, size_t n, size_t value)
+/* The slot of `key`, added (naming nothing, starting nothing) when absent; NULL: no memory. */
+static phrase_slot *index_add(phrase_index *ix, uint64_t h, const char *key, size_t n)
 {
-    if ((hs->n + 1) * 2 > hs->cap) {
-        size_t cap = hs->cap ? hs->cap * 2 : 256;
-        phrase_slot *slots = calloc(cap, sizeof *slots);
-        if (!slots)
-            return -1;
-        for (size_t i = 0; i < hs->cap; i++)
-            if (hs->slots[i].key)
-                set_place(slots, cap, &hs->slots[i]);
-        free(hs->slots);
-        hs->slots = slots;
-        hs->cap = cap;
+    if ((ix->n + 1) * 2 > ix->cap && index_grow(ix))
+        return NULL;
+    for (size_t i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+        phrase_slot *sl = &ix->slots[i];
+        if (!sl->key) {
+            sl->hash = h;
+            sl->key = key;
+            sl->key_len = (uint32_t)n;
+            sl->starts = 0;
+            sl->drug = sl->term = -1;
+            ix->n++;
+            return sl;
+        }
+        if (sl->hash == h && sl->key_len == n && !memcmp(sl->key, key, n))
+            return sl;
     }
-    phrase_slot s = {h, key, n, value};
-    set_place(hs->slots, hs->cap, &s);
-    hs->n++;
-    return 0;
 }
 
 static void index_free(phrase_index *ix)
 {
-    free(ix->keys.slots);
-    free(ix->prefixes.slots);
+    free(ix->slots);
 }
 
-static const phrase_slot *index_get(const phrase_index *ix, uint64_t h, const char *key, size_t n)
+/* Add a name of `kind` (normalized, in the arena, not yet listed as that kind) and mark its
+ * starts that end on a boundary. */
+static int index_put(phrase_index *ix, int kind, uint64_t h, const char *key, size_t n,
+                     size_t value)
 {
-    return set_get(&ix->keys, h, key, n);
-}
-
-/* Add a name (normalized, not yet present) and its starts that end on a boundary. */
-static int index_put(phrase_index *ix, uint64_t h, const char *key, size_t n, size_t value)
-{
-    if (set_put(&ix->keys, h, key, n, value))
+    unsigned starts = kind == KIND_DRUG ? STARTS_DRUG : STARTS_TERM;
+    phrase_slot *sl = index_add(ix, h, key, n);
+    if (!sl)
         return -1;
-    if (n > ix->max_len)
-        ix->max_len = n;
+    if (kind == KIND_DRUG)
+        sl->drug = (int32_t)value;
+    else
+        sl->term = (int32_t)value;
+    sl->starts |= starts;
+    if (n > ix->max_len[kind])
+        ix->max_len[kind] = n;
     uint64_t ph = FNV_OFFSET;
-    for (size_t e = 1; e <= n; e++) {
+    for (size_t e = 1; e < n; e++) {
         ph = (ph ^ (unsigned char)key[e - 1]) * FNV_PRIME;
-        if (key[e - 1] == ' ' || !at_boundary(key, n, e) || set_get(&ix->prefixes, ph, key, e))
+        if (key[e - 1] == ' ' || !at_boundary(key, n, e))
             continue;
-        if (set_put(&ix->prefixes, ph, key, e, 0))
+        if (!(sl = index_add(ix, ph, key, e)))
             return -1;
+        sl->starts |= starts;
     }
     return 0;
 }
 
-/* The longest key of `ix` that starts at s[0] and ends on a boundary: one pass over the
- * text, probing the tables at each boundary, stopping where no name can go on. */
-static const phrase_slot *index_longest(const phrase_index *ix, const char *s, size_t len,
-                                        size_t *match_len)
+typedef struct index_match {
+    const phrase_slot *drug, *term;
+    size_t drug_end, term_end;
+} index_match;
+
+/* The longest drug name and the longest phrase (of the kinds in `want`, STARTS_*) that start
+ * at s[0] and end on a boundary: one walk over the text, piece by piece (norm_piece), probing
+ * the table at the end of each piece. For each kind the walk gives up where no name of it
+ * can go on: past its longest name, past four times that many raw bytes (spaces collapse,
+ * but no name spans long blank runs), or where what it has read starts no name of it. */
+static void index_longest(const phrase_index *ix, const char *s, size_t len, unsigned want,
+                          index_match *m)
 {
-    if (!ix->keys.n || !len || !lex_is_alnum((unsigned char)s[0]))
-        return NULL;
-    const phrase_slot *best = NULL;
-    size_t best_end = 0;
-    /* spaces collapse, so bound the raw bytes too: no name spans long blank runs */
-    size_t raw_limit = 4 * ix->max_len + 64;
+    m->drug = m->term = NULL;
+    m->drug_end = m->term_end = 0;
+    if (!ix->n || !len || !lex_is_alnum((unsigned char)s[0]))
+        return;
+    const size_t max_d = ix->max_len[KIND_DRUG], max_t = ix->max_len[KIND_TERM];
+    const size_t raw_d = 4 * max_d + 64, raw_t = 4 * max_t + 64;
+    unsigned alive = want;
     norm_state st;
+    size_t i = 0;
     norm_init(&st);
-    for (size_t i = 0; i < len && i < raw_limit; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!norm_push(&st, c) || st.n > ix->max_len)
-            break;
-        if (lex_is_space(c) || c == '-' || !at_boundary(s, len, i + 1))
-            continue;
-        const phrase_slot *sl = set_get(&ix->keys, st.hash, st.buf, st.n);
-        if (sl) {
-            best = sl;
-            best_end = i + 1;
+    while (norm_piece(&st, s, len, &i, raw_d > raw_t ? raw_d : raw_t) == PIECE_READ) {
+        /* a boundary: the end of the text, of a run, or after a mark */
+        if (i > raw_d || st.n > max_d)
+            alive &= ~(unsigned)STARTS_DRUG;
+        if (i > raw_t || st.n > max_t)
+            alive &= ~(unsigned)STARTS_TERM;
+        if (!alive)
+            return;
+        const phrase_slot *sl = index_get(ix, st.hash, st.buf, st.n);
+        if (!sl)
+            return;
+        if ((alive & STARTS_DRUG) && sl->drug >= 0) {
+            m->drug = sl;
+            m->drug_end = i;
         }
-        if (!set_get(&ix->prefixes, st.hash, st.buf, st.n))
-            break;
+        if ((alive & STARTS_TERM) && sl->term >= 0) {
+            m->term = sl;
+            m->term_end = i;
+        }
+        alive &= sl->starts;
     }
-    if (best && match_len)
-        *match_len = best_end;
-    return best;
 }
 
 /* ---------------------------------------------------------------- the lexicon */
@@ -268,10 +322,9 @@ struct imr_lexicon {
     imr_drug *drugs;
     int *drug_lines;
     size_t n_drugs, cap_drugs;
-    phrase_index drug_index;
     request_term *terms;
     size_t n_terms, cap_terms;
-    phrase_index term_index;
+    phrase_index index; /* drug names and phrases */
     const char *level_region[26];
     const char *topical_class[N_CLASSES];
     int has_vocabulary;
@@ -284,8 +337,7 @@ void imr_lexicon_free(imr_lexicon *lx)
     free(lx->drugs);
     free(lx->drug_lines);
     free(lx->terms);
-    index_free(&lx->drug_index);
-    index_free(&lx->term_index);
+    index_free(&lx->index);
     imr_arena_free(lx->arena);
     free(lx);
 }
@@ -305,26 +357,39 @@ const imr_drug *imr_lexicon_find(const imr_lexicon *lx, const char *name, size_t
     norm_state st;
     if (!lx || !name || !normalize(name, len, &st))
         return NULL;
-    const phrase_slot *sl = index_get(&lx->drug_index, st.hash, st.buf, st.n);
-    return sl ? &lx->drugs[sl->value] : NULL;
+    const phrase_slot *sl = index_get(&lx->index, st.hash, st.buf, st.n);
+    return sl && sl->drug >= 0 ? &lx->drugs[sl->drug] : NULL;
 }
 
 const imr_drug *imr_lexicon_match(const imr_lexicon *lx, const char *s, size_t len,
                                   size_t *match_len)
 {
+    index_match m;
     if (!lx || !s)
         return NULL;
-    const phrase_slot *sl = index_longest(&lx->drug_index, s, len, match_len);
-    return sl ? &lx->drugs[sl->value] : NULL;
+    index_longest(&lx->index, s, len, STARTS_DRUG, &m);
+    if (!m.drug)
+        return NULL;
+    if (match_len)
+        *match_len = m.drug_end;
+    return &lx->drugs[m.drug->drug];
 }
 
-const request_term *lexicon_term_match(const imr_lexicon *lx, const char *s, size_t len,
-                                       size_t *match_len)
+void lexicon_longest(const imr_lexicon *lx, const char *s, size_t len, lexicon_match *out)
 {
+    index_match m;
+    memset(out, 0, sizeof *out);
     if (!lx || !s)
-        return NULL;
-    const phrase_slot *sl = index_longest(&lx->term_index, s, len, match_len);
-    return sl ? &lx->terms[sl->value] : NULL;
+        return;
+    index_longest(&lx->index, s, len, STARTS_DRUG | STARTS_TERM, &m);
+    if (m.drug) {
+        out->drug = &lx->drugs[m.drug->drug];
+        out->drug_len = m.drug_end;
+    }
+    if (m.term) {
+        out->term = &lx->terms[m.term->term];
+        out->term_len = m.term_end;
+    }
 }
 
 const char *lexicon_level_region(const imr_lexicon *lx, char letter)
@@ -520,10 +585,10 @@ static int add_drug(tsv *t, imr_lexicon *lx)
     int rc = name_key(t, t->col[0], "drug name", &st);
     if (rc)
         return rc;
-    const phrase_slot *dup = index_get(&lx->drug_index, st.hash, st.buf, st.n);
-    if (dup)
+    const phrase_slot *dup = index_get(&lx->index, st.hash, st.buf, st.n);
+    if (dup && dup->drug >= 0)
         return tsv_fail(t, "duplicate name '%.*s' (already listed at line %d)", (int)t->col[0].n,
-                        t->col[0].s, lx->drug_lines[dup->value]);
+                        t->col[0].s, lx->drug_lines[dup->drug]);
     if (lx->n_drugs == lx->cap_drugs) {
         size_t cap = lx->cap_drugs ? lx->cap_drugs * 2 : 256;
         imr_drug *d = realloc(lx->drugs, cap * sizeof *d);
@@ -554,8 +619,8 @@ static int add_drug(tsv *t, imr_lexicon *lx)
         return tsv_fail(t, "type must be 'brand' or 'generic', found '%.*s'",
                         (int)(t->col[5].n > 40 ? 40 : t->col[5].n), t->col[5].s);
     lx->drug_lines[lx->n_drugs] = t->line;
-    if (index_put(&lx->drug_index, st.hash, imr_arena_strndup(lx->arena, st.buf, st.n), st.n,
-                  lx->n_drugs))
+    if (index_put(&lx->index, KIND_DRUG, st.hash, imr_arena_strndup(lx->arena, st.buf, st.n),
+                  st.n, lx->n_drugs))
         return imr_error_set(t->err, IMR_EX_SOFTWARE, t->path, t->line, "out of memory");
     lx->n_drugs++;
     return IMR_OK;
@@ -706,10 +771,10 @@ static int add_phrase(tsv *t, imr_lexicon *lx, int *lines)
     int rc = name_key(t, t->col[0], "phrase", &st);
     if (rc)
         return rc;
-    const phrase_slot *dup = index_get(&lx->term_index, st.hash, st.buf, st.n);
-    if (dup)
+    const phrase_slot *dup = index_get(&lx->index, st.hash, st.buf, st.n);
+    if (dup && dup->term >= 0)
         return tsv_fail(t, "duplicate phrase '%.*s' (already listed at line %d)", (int)t->col[0].n,
-                        t->col[0].s, lines[dup->value]);
+                        t->col[0].s, lines[dup->term]);
     if (lx->n_terms == lx->cap_terms) {
         size_t cap = lx->cap_terms ? lx->cap_terms * 2 : 512;
         request_term *v = realloc(lx->terms, cap * sizeof *v);
@@ -725,8 +790,8 @@ static int add_phrase(tsv *t, imr_lexicon *lx, int *lines)
     for (size_t i = 1; i < t->ncol; i++)
         if ((rc = set_term_field(t, lx, term, t->col[i])))
             return rc;
-    if (index_put(&lx->term_index, st.hash, imr_arena_strndup(lx->arena, st.buf, st.n), st.n,
-                  lx->n_terms))
+    if (index_put(&lx->index, KIND_TERM, st.hash, imr_arena_strndup(lx->arena, st.buf, st.n),
+                  st.n, lx->n_terms))
         return imr_error_set(t->err, IMR_EX_SOFTWARE, t->path, t->line, "out of memory");
     lines[lx->n_terms++] = t->line;
     return IMR_OK;

@@ -25,10 +25,16 @@ typedef struct request_term {
     int oral;               /* route=oral */
 } request_term;
 
-/* The longest phrase of the request vocabulary starting at s[0] (which the caller puts on a
- * word boundary); its length in *match_len. NULL when none. */
-const request_term *lexicon_term_match(const imr_lexicon *lx, const char *s, size_t len,
-                                       size_t *match_len);
+/* The longest drug name (as imr_lexicon_match finds it) and the longest phrase of the request
+ * vocabulary starting at s[0] (which the caller puts on a word boundary), both found in one
+ * walk; each with its length in bytes of s. NULL and 0 when none. */
+typedef struct lexicon_match {
+    const imr_drug *drug;
+    size_t drug_len;
+    const request_term *term;
+    size_t term_len;
+} lexicon_match;
+void lexicon_longest(const imr_lexicon *lx, const char *s, size_t len, lexicon_match *out);
 /* Body part named by a spinal level's letter ('L' -> "lumbar spine"), or NULL. */
 const char *lexicon_level_region(const imr_lexicon *lx, char letter);
 /* The class a drug of `drug_class` takes when applied to the skin, or NULL. */

@@ -21,6 +21,8 @@
 #include "lexicon.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_PIECES 8          /* of each list a request can name: drugs, procedures, ... */
@@ -28,10 +30,46 @@
 
 typedef enum { TK_WORD, TK_NUM, TK_PUNCT } token_kind;
 
+/* The words the grammar reads. A word token is looked up among them once, when the request
+ * is cut into tokens; the patterns then compare small numbers instead of strings. */
+#define GRAMMAR_WORDS(WORD)                                                                  \
+    WORD(ZERO, "zero") WORD(ONE, "one") WORD(TWO, "two") WORD(THREE, "three")                \
+    WORD(FOUR, "four") WORD(FIVE, "five") WORD(SIX, "six") WORD(SEVEN, "seven")              \
+    WORD(EIGHT, "eight") WORD(NINE, "nine") WORD(TEN, "ten") WORD(ELEVEN, "eleven")          \
+    WORD(TWELVE, "twelve") WORD(ONCE, "once") WORD(TWICE, "twice") WORD(THRICE, "thrice")    \
+    WORD(MG, "mg") WORD(MGS, "mgs") WORD(MILLIGRAM, "milligram")                             \
+    WORD(MILLIGRAMS, "milligrams") WORD(MCG, "mcg") WORD(MICROGRAM, "microgram")             \
+    WORD(MICROGRAMS, "micrograms") WORD(UG, "ug") WORD(IU, "iu") WORD(UNITS, "units")        \
+    WORD(MEQ, "meq") WORD(G, "g") WORD(GM, "gm") WORD(GMS, "gms") WORD(GR, "gr")             \
+    WORD(GRAM, "gram") WORD(GRAMS, "grams") WORD(ML, "ml") WORD(CC, "cc") WORD(OZ, "oz")     \
+    WORD(H, "h") WORD(HR, "hr") WORD(HRS, "hrs") WORD(HOUR, "hour") WORD(HOURS, "hours")     \
+    WORD(X, "x") WORD(TIMES, "times") WORD(TIME, "time") WORD(VISITS, "visits")              \
+    WORD(VISIT, "visit") WORD(SESSIONS, "sessions") WORD(SESSION, "session")                 \
+    WORD(TREATMENTS, "treatments") WORD(DAY, "day") WORD(DAYS, "days") WORD(A, "a")          \
+    WORD(AN, "an") WORD(PER, "per") WORD(EACH, "each") WORD(EVERY, "every")                  \
+    WORD(DAILY, "daily") WORD(WEEKLY, "weekly") WORD(MONTHLY, "monthly") WORD(WEEK, "week")  \
+    WORD(WEEKS, "weeks") WORD(WK, "wk") WORD(WKS, "wks") WORD(MONTH, "month")                \
+    WORD(MONTHS, "months") WORD(MO, "mo") WORD(MOS, "mos") WORD(YEAR, "year")                \
+    WORD(YEARS, "years") WORD(YR, "yr") WORD(YRS, "yrs") WORD(REFILL, "refill")              \
+    WORD(REFILLS, "refills") WORD(RF, "rf") WORD(NO, "no") WORD(OF, "of") WORD(Q, "q")       \
+    WORD(QTY, "qty") WORD(QUANTITY, "quantity") WORD(SUPPLY, "supply")
+
+#define AS_ENUM(name, text) W_##name,
+#define AS_TEXT(name, text) text,
+typedef enum { W_NONE, GRAMMAR_WORDS(AS_ENUM) N_WORDS } grammar_word;
+#define AS_LENGTH(name, text) sizeof text - 1,
+static const char *const WORD_TEXT[N_WORDS] = {"", GRAMMAR_WORDS(AS_TEXT)};
+static const unsigned char WORD_LENGTH[N_WORDS] = {0, GRAMMAR_WORDS(AS_LENGTH)};
+#define MAX_WORD_LENGTH 10 /* "treatments" */
+#define AS_CHECK(name, text) \
+    _Static_assert(sizeof text - 1 <= MAX_WORD_LENGTH, "grammar word too long: " text);
+GRAMMAR_WORDS(AS_CHECK)
+
 typedef struct token {
     token_kind kind;
-    size_t start, end; /* byte offsets in the request */
-    int space;         /* whitespace before it */
+    unsigned char word; /* grammar_word of a word token, W_NONE when it is none of them */
+    int space;          /* whitespace before it */
+    size_t start, end;  /* byte offsets in the request */
 } token;
 
 typedef struct pieces {
@@ -80,6 +118,50 @@ typedef struct parser {
 
 /* ---------------------------------------------------------------- tokens */
 
+/* The grammar words by a hash of their text: open addressing, built once per process. */
+#define WORD_SLOTS 256
+static unsigned char word_slots[WORD_SLOTS];
+static pthread_once_t word_slots_once = PTHREAD_ONCE_INIT;
+
+#define WORD_HASH_START 2166136261u
+#define WORD_HASH_STEP(h, c) (((h) ^ (c)) * 16777619u)
+
+static unsigned word_hash(const char *w, size_t n)
+{
+    uint32_t h = WORD_HASH_START;
+    for (size_t k = 0; k < n; k++)
+        h = WORD_HASH_STEP(h, (unsigned char)w[k]);
+    return h & (WORD_SLOTS - 1);
+}
+
+static void build_word_slots(void)
+{
+    for (int w = 1; w < N_WORDS; w++) {
+        unsigned k = word_hash(WORD_TEXT[w], WORD_LENGTH[w]);
+        while (word_slots[k])
+            k = (k + 1) & (WORD_SLOTS - 1);
+        word_slots[k] = (unsigned char)w;
+    }
+}
+
+/* The grammar word s[0..n) is, in any case ("Tablets" is "tablets"); W_NONE when none. */
+static unsigned char grammar_word_of(const char *s, size_t n)
+{
+    char low[MAX_WORD_LENGTH];
+    uint32_t h = WORD_HASH_START;
+    if (n > MAX_WORD_LENGTH)
+        return W_NONE;
+    for (size_t k = 0; k < n; k++) {
+        low[k] = (char)lex_lower((unsigned char)s[k]);
+        h = WORD_HASH_STEP(h, (unsigned char)low[k]);
+    }
+    for (unsigned k = h & (WORD_SLOTS - 1);; k = (k + 1) & (WORD_SLOTS - 1)) {
+        unsigned char w = word_slots[k];
+        if (w == W_NONE || (WORD_LENGTH[w] == n && !memcmp(WORD_TEXT[w], low, n)))
+            return w;
+    }
+}
+
 static size_t scan_token(const char *s, size_t len, size_t i, token_kind *kind)
 {
     unsigned char c = (unsigned char)s[i];
@@ -102,19 +184,26 @@ static size_t scan_token(const char *s, size_t len, size_t i, token_kind *kind)
     return j;
 }
 
-static void tokenize(parser *p)
+static size_t count_tokens(const char *s, size_t len)
 {
     size_t count = 0;
     token_kind k;
-    for (size_t i = 0; i < p->len;) {
-        if (lex_is_space((unsigned char)p->s[i])) {
+    for (size_t i = 0; i < len;) {
+        if (lex_is_space((unsigned char)s[i])) {
             i++;
             continue;
         }
-        i = scan_token(p->s, p->len, i, &k);
+        i = scan_token(s, len, i, &k);
         count++;
     }
-    p->t = imr_arena_alloc(p->a, (count + 1) * sizeof *p->t);
+    return count;
+}
+
+/* Cut the request into tokens, in `room` (`cap` tokens) when they fit: there are never more
+ * tokens than bytes. Otherwise they go to the arena. */
+static void tokenize(parser *p, token *room, size_t cap)
+{
+    p->t = p->len <= cap ? room : imr_arena_alloc(p->a, (count_tokens(p->s, p->len) + 1) * sizeof *p->t);
     int space = 0;
     for (size_t i = 0; i < p->len;) {
         if (lex_is_space((unsigned char)p->s[i])) {
@@ -125,28 +214,24 @@ static void tokenize(parser *p)
         token *t = &p->t[p->n++];
         t->start = i;
         i = t->end = scan_token(p->s, p->len, i, &t->kind);
+        t->word = t->kind == TK_WORD ? grammar_word_of(p->s + t->start, t->end - t->start) : W_NONE;
         t->space = space;
         space = 0;
     }
 }
 
-static int is_word(const parser *p, size_t i, const char *w)
+static int is_word(const parser *p, size_t i, grammar_word w)
 {
-    if (i >= p->n || p->t[i].kind != TK_WORD)
-        return 0;
-    size_t n = p->t[i].end - p->t[i].start;
-    const char *s = p->s + p->t[i].start;
-    for (size_t k = 0; k < n; k++)
-        if (!w[k] || lex_lower((unsigned char)s[k]) != (unsigned char)w[k])
-            return 0;
-    return w[n] == '\0';
+    return i < p->n && p->t[i].word == w;
 }
 
-/* Index in `words` (NULL-terminated) of token i, or -1. */
-static int word_in(const parser *p, size_t i, const char *const *words)
+/* Index in `words` (ended by W_NONE) of token i, or -1. */
+static int word_in(const parser *p, size_t i, const unsigned char *words)
 {
+    if (i >= p->n || p->t[i].word == W_NONE)
+        return -1;
     for (int k = 0; words[k]; k++)
-        if (is_word(p, i, words[k]))
+        if (words[k] == p->t[i].word)
             return k;
     return -1;
 }
@@ -188,10 +273,10 @@ static int int_value(const parser *p, size_t i, int *v)
     return 1;
 }
 
-static const char *const NUMBER_WORDS[] = {"zero", "one", "two",  "three",  "four",
-                                           "five", "six", "seven", "eight", "nine",
-                                           "ten",  "eleven", "twelve", NULL};
-static const char *const TIMES_ADVERBS[] = {"once", "twice", "thrice", NULL};
+static const unsigned char NUMBER_WORDS[] = {W_ZERO, W_ONE, W_TWO, W_THREE, W_FOUR, W_FIVE, W_SIX,
+                                             W_SEVEN, W_EIGHT, W_NINE, W_TEN, W_ELEVEN, W_TWELVE,
+                                             W_NONE};
+static const unsigned char TIMES_ADVERBS[] = {W_ONCE, W_TWICE, W_THRICE, W_NONE};
 
 /* A count written in digits or words. *times is set for "once"/"twice" (a count of times). */
 static int count_value(const parser *p, size_t i, int *v, int *times)
@@ -214,18 +299,59 @@ static int count_value(const parser *p, size_t i, int *v, int *times)
 
 /* ---------------------------------------------------------------- collected pieces */
 
-/* The four strings (none NULL) end to end in the arena: strengths without a printf each. */
-static char *concat4(imr_arena *ar, const char *a, const char *b, const char *c, const char *d)
+/* A short result ("2x/week", "L4-5", "every 6 hours") put together piece by piece and then
+ * copied to the arena: the few formats the results use, without a printf each. Numbers have
+ * at most MAX_COUNT_DIGITS digits and words are the grammar's, so nothing is ever cut. */
+typedef struct text {
+    char s[80];
+    size_t n;
+} text;
+
+static void text_char(text *t, char c)
 {
-    const char *part[4] = {a, b, c, d};
-    size_t len[4], total = 0;
-    for (int k = 0; k < 4; k++)
-        total += len[k] = strlen(part[k]);
-    char *out = imr_arena_alloc(ar, total + 1), *o = out;
-    for (int k = 0; k < 4; k++) {
-        memcpy(o, part[k], len[k]);
-        o += len[k];
-    }
+    if (t->n < sizeof t->s)
+        t->s[t->n++] = c;
+}
+
+static void text_str(text *t, const char *s)
+{
+    while (*s)
+        text_char(t, *s++);
+}
+
+static void text_int(text *t, int v)
+{
+    char digits[12];
+    size_t k = 0;
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+    if (v < 0)
+        text_char(t, '-');
+    do
+        digits[k++] = (char)('0' + u % 10);
+    while (u /= 10);
+    while (k)
+        text_char(t, digits[--k]);
+}
+
+static const char *text_done(imr_arena *a, const text *t)
+{
+    return imr_arena_strndup(a, t->s, t->n);
+}
+
+/* The numbers of tokens i..j as written, a '-' between them read as '/', then the strings
+ * of `tail` (NULL-terminated): "10/325" + " " + "mg" + "/" + "patch". */
+static const char *numbers_then(parser *p, size_t i, size_t j, const char *const *tail)
+{
+    const char *num = p->s + p->t[i].start;
+    size_t n = p->t[j].end - p->t[i].start, total = n + 1;
+    for (const char *const *t = tail; *t; t++)
+        total += strlen(*t);
+    char *out = imr_arena_alloc(p->a, total), *o = out;
+    for (size_t k = 0; k < n; k++)
+        *o++ = num[k] == '-' ? '/' : num[k];
+    for (const char *const *t = tail; *t; t++)
+        for (const char *c = *t; *c; c++)
+            *o++ = *c;
     *o = '\0';
     return out;
 }
@@ -276,45 +402,47 @@ static void set_quantity(parser *p, int v, int from)
 /* ---------------------------------------------------------------- units */
 
 typedef struct unit {
-    const char *word;  /* as written, lower case */
+    grammar_word word; /* as written */
     const char *norm;  /* as printed */
 } unit;
 
-static const unit MASS_UNITS[] = {{"mg", "mg"},          {"mgs", "mg"},   {"milligram", "mg"},
-                                  {"milligrams", "mg"}, {"mcg", "mcg"},  {"microgram", "mcg"},
-                                  {"micrograms", "mcg"}, {"ug", "mcg"},  {"iu", "IU"},
-                                  {"units", "units"},   {"meq", "mEq"}, {NULL, NULL}};
-static const unit AMOUNT_UNITS[] = {{"g", "g"},    {"gm", "g"},  {"gms", "g"}, {"gr", "g"},
-                                    {"gram", "g"}, {"grams", "g"}, {"ml", "ml"}, {"cc", "ml"},
-                                    {"oz", "oz"},  {NULL, NULL}};
+static const unit MASS_UNITS[] = {{W_MG, "mg"},        {W_MGS, "mg"},        {W_MILLIGRAM, "mg"},
+                                  {W_MILLIGRAMS, "mg"}, {W_MCG, "mcg"},      {W_MICROGRAM, "mcg"},
+                                  {W_MICROGRAMS, "mcg"}, {W_UG, "mcg"},      {W_IU, "IU"},
+                                  {W_UNITS, "units"},   {W_MEQ, "mEq"},      {W_NONE, NULL}};
+static const unit AMOUNT_UNITS[] = {{W_G, "g"},    {W_GM, "g"},    {W_GMS, "g"},
+                                    {W_GR, "g"},   {W_GRAM, "g"},  {W_GRAMS, "g"},
+                                    {W_ML, "ml"},  {W_CC, "ml"},   {W_OZ, "oz"},
+                                    {W_NONE, NULL}};
 
 static const unit *unit_at(const parser *p, size_t i, const unit *table)
 {
+    if (i >= p->n || p->t[i].word == W_NONE)
+        return NULL;
     for (const unit *u = table; u->word; u++)
-        if (is_word(p, i, u->word))
+        if (u->word == p->t[i].word)
             return u;
     return NULL;
 }
 
-static const char *const PER_HOUR[] = {"h", "hr", "hrs", "hour", NULL};
-static const char *const TIMES_WORDS[] = {"x", "times", "time", "visits", "visit", "sessions",
-                                          "session", "treatments", NULL};
-static const char *const HOUR_WORDS[] = {"hours", "hour", "hrs", "hr", NULL};
-static const char *const DAY_WORDS[] = {"days", "day", NULL};
-static const char *const RATE_SEPARATORS[] = {"a", "an", "per", "each", "every", NULL};
-static const char *const PERIOD_ADVERBS[] = {"daily", "weekly", "monthly", NULL};
-static const char *const PERIODS[] = {"day", "days", "week", "weeks", "wk", "wks",
-                                      "month", "months", "mo", "mos", NULL};
+static const unsigned char PER_HOUR[] = {W_H, W_HR, W_HRS, W_HOUR, W_NONE};
+static const unsigned char TIMES_WORDS[] = {W_X, W_TIMES, W_TIME, W_VISITS, W_VISIT, W_SESSIONS,
+                                            W_SESSION, W_TREATMENTS, W_NONE};
+static const unsigned char HOUR_WORDS[] = {W_HOURS, W_HOUR, W_HRS, W_HR, W_NONE};
+static const unsigned char DAY_WORDS[] = {W_DAYS, W_DAY, W_NONE};
+static const unsigned char RATE_SEPARATORS[] = {W_A, W_AN, W_PER, W_EACH, W_EVERY, W_NONE};
+static const unsigned char PERIOD_ADVERBS[] = {W_DAILY, W_WEEKLY, W_MONTHLY, W_NONE};
+static const unsigned char PERIODS[] = {W_DAY, W_DAYS, W_WEEK, W_WEEKS, W_WK, W_WKS, W_MONTH,
+                                        W_MONTHS, W_MO, W_MOS, W_NONE};
 static const char *const PERIOD_NAMES[] = {"day", "day", "week", "week", "week", "week",
                                            "month", "month", "month", "month"};
-static const char *const REFILL_WORDS[] = {"refill", "refills", NULL};
-static const char *const REFILL_KEYWORDS[] = {"refill", "refills", "rf", NULL}; /* "RF x2" */
-static const char *const VISIT_WORDS[] = {"visits", "visit", "sessions", "session",
-                                          "treatments", NULL};
-static const char *const DURATION_UNITS[] = {"day",  "days",  "week",  "weeks",  "wk",
-                                             "wks",  "month", "months", "mo",    "mos",
-                                             "hour", "hours", "hr",    "hrs",    "year",
-                                             "years", "yr",   "yrs",   NULL};
+static const unsigned char REFILL_WORDS[] = {W_REFILL, W_REFILLS, W_NONE};
+static const unsigned char REFILL_KEYWORDS[] = {W_REFILL, W_REFILLS, W_RF, W_NONE}; /* "RF x2" */
+static const unsigned char VISIT_WORDS[] = {W_VISITS, W_VISIT, W_SESSIONS, W_SESSION, W_TREATMENTS,
+                                            W_NONE};
+static const unsigned char DURATION_UNITS[] = {W_DAY, W_DAYS, W_WEEK, W_WEEKS, W_WK, W_WKS, W_MONTH,
+                                               W_MONTHS, W_MO, W_MOS, W_HOUR, W_HOURS, W_HR, W_HRS,
+                                               W_YEAR, W_YEARS, W_YR, W_YRS, W_NONE};
 static const char *const DURATION_NAMES[] = {"day",  "day",  "week", "week", "week", "week",
                                              "month", "month", "month", "month", "hour",
                                              "hour", "hour", "hour", "year", "year", "year",
@@ -337,23 +465,25 @@ static size_t try_strength(parser *p, size_t i)
     }
     size_t u = j + 1, end;
     const unit *mass = NULL, *amount = NULL;
-    const char *suffix = "";
+    const char *per = ""; /* "/h", "/ml", "/patch" */
+    const char *per_form = "";
     if (is_punct(p, u, '%'))
         end = u + 1;
     else if ((mass = unit_at(p, u, MASS_UNITS))) {
         end = u + 1;
         if (is_punct(p, u + 1, '/') && glued(p, u + 1) && word_in(p, u + 2, PER_HOUR) >= 0) {
-            suffix = "/h";
+            per = "/h";
             end = u + 3;
-        } else if (is_punct(p, u + 1, '/') && glued(p, u + 1) && is_word(p, u + 2, "ml")) {
-            suffix = "/ml";
+        } else if (is_punct(p, u + 1, '/') && glued(p, u + 1) && is_word(p, u + 2, W_ML)) {
+            per = "/ml";
             end = u + 3;
         } else if (is_punct(p, u + 1, '/') && glued(p, u + 1)) {
             /* "700mg/patch": the amount in one unit of the dose form */
             const request_term *t;
             size_t span = term_span(p, u + 2, &t);
             if (span && t->dose_form) {
-                suffix = concat4(p->a, "/", t->dose_form, "", "");
+                per = "/";
+                per_form = t->dose_form;
                 end = u + 2 + span;
             }
         }
@@ -363,21 +493,18 @@ static size_t try_strength(parser *p, size_t i)
         return 0;
     if (dash && !mass)
         return 0;
-    char *num = imr_arena_strndup(p->a, p->s + p->t[i].start, p->t[j].end - p->t[i].start);
-    for (char *c = num; *c; c++)
-        if (*c == '-')
-            *c = '/';
     if (amount) {
         if (!p->amount) {
-            p->amount = concat4(p->a, num, " ", amount->norm, "");
+            p->amount = numbers_then(p, i, j, (const char *[]){" ", amount->norm, NULL});
             if (!int_value(p, i, &p->amount_value))
                 p->amount_value = -1;
         }
     } else if (mass) {
         p->mass_strength = 1;
-        piece_add(&p->strengths, concat4(p->a, num, " ", mass->norm, suffix), 0);
+        piece_add(&p->strengths,
+                  numbers_then(p, i, j, (const char *[]){" ", mass->norm, per, per_form, NULL}), 0);
     } else
-        piece_add(&p->strengths, concat4(p->a, num, "%", "", ""), 0);
+        piece_add(&p->strengths, numbers_then(p, i, j, (const char *[]){"%", NULL}), 0);
     return end - i;
 }
 
@@ -389,11 +516,7 @@ static size_t try_bare_strength(parser *p, size_t i)
     if (!(is_punct(p, i + 1, '/') || is_punct(p, i + 1, '-')) || !glued(p, i + 1) ||
         p->t[i + 2].kind != TK_NUM || !glued(p, i + 2))
         return 0;
-    char *num = imr_arena_strndup(p->a, p->s + p->t[i].start, p->t[i + 2].end - p->t[i].start);
-    for (char *c = num; *c; c++)
-        if (*c == '-')
-            *c = '/';
-    piece_add(&p->strengths, num, 0);
+    piece_add(&p->strengths, numbers_then(p, i, i + 2, (const char *[]){NULL}), 0);
     return 3;
 }
 
@@ -404,11 +527,15 @@ static size_t try_bare_strength(parser *p, size_t i)
 static void add_rate(parser *p, int lo, int v, int what, int period)
 {
     const char *name = PERIOD_NAMES[period];
-    const char *n = lo >= 0 ? imr_arena_printf(p->a, "%d-%d", lo, v) : imr_arena_printf(p->a, "%d", v);
-    const char *f = what == 1 ? imr_arena_printf(p->a, "%s hours/%s", n, name)
-                    : what == 2 ? imr_arena_printf(p->a, "%s days/%s", n, name)
-                                : imr_arena_printf(p->a, "%sx/%s", n, name);
-    piece_add(&p->frequency, f, 1);
+    text f = {.n = 0};
+    if (lo >= 0) {
+        text_int(&f, lo);
+        text_char(&f, '-');
+    }
+    text_int(&f, v);
+    text_str(&f, what == 1 ? " hours/" : what == 2 ? " days/" : "x/");
+    text_str(&f, name);
+    piece_add(&p->frequency, text_done(p->a, &f), 1);
     if (what != 1 && !strcmp(name, "week") && p->per_week < 0)
         p->per_week = v;
     if (what == 0 && !strcmp(name, "month") && p->per_month < 0)
@@ -455,23 +582,35 @@ static size_t try_rate(parser *p, size_t i, int lo, int v, int times)
     return j + 1 - i;
 }
 
+/* "1 week", "4 weeks" */
+static const char *counted(imr_arena *a, int v, const char *noun)
+{
+    text t = {.n = 0};
+    text_int(&t, v);
+    text_char(&t, ' ');
+    text_str(&t, noun);
+    if (v != 1)
+        text_char(&t, 's');
+    return text_done(a, &t);
+}
+
 /* "2x6", "2 x 6 weeks": a course of sessions, so many a week for so many weeks. */
 static size_t try_course(parser *p, size_t i, int v)
 {
     int w;
-    if (!is_word(p, i + 1, "x") || !int_value(p, i + 2, &w) || word_in(p, i + 3, REFILL_WORDS) >= 0)
+    if (!is_word(p, i + 1, W_X) || !int_value(p, i + 2, &w) || word_in(p, i + 3, REFILL_WORDS) >= 0)
         return 0;
     if (is_punct(p, i + 3, '/') || word_in(p, i + 3, RATE_SEPARATORS) >= 0)
         return 0;
     size_t end = i + 3;
-    if (is_word(p, end, "weeks") || is_word(p, end, "week") || is_word(p, end, "wks") ||
-        is_word(p, end, "wk"))
+    if (is_word(p, end, W_WEEKS) || is_word(p, end, W_WEEK) || is_word(p, end, W_WKS) ||
+        is_word(p, end, W_WK))
         end++;
     else if (word_in(p, end, DURATION_UNITS) >= 0)
         return 0;
     add_rate(p, -1, v, 0, 2);
     if (!p->duration)
-        p->duration = imr_arena_printf(p->a, "%d week%s", w, w == 1 ? "" : "s");
+        p->duration = counted(p->a, w, "week");
     if (p->weeks < 0)
         p->weeks = w;
     return end - i;
@@ -479,17 +618,16 @@ static size_t try_course(parser *p, size_t i, int v)
 
 static size_t term_span(const parser *p, size_t i, const request_term **term)
 {
-    size_t ml = 0;
+    lexicon_match m;
     *term = NULL;
     if (i >= p->n || p->t[i].kind != TK_WORD)
         return 0;
-    const request_term *t = lexicon_term_match(p->lx, p->s + p->t[i].start, p->len - p->t[i].start, &ml);
-    size_t dl = 0;
+    lexicon_longest(p->lx, p->s + p->t[i].start, p->len - p->t[i].start, &m);
     /* a drug name that is longer wins over the phrase */
-    if (t && imr_lexicon_match(p->lx, p->s + p->t[i].start, p->len - p->t[i].start, &dl) && dl >= ml)
+    if (!m.term || (m.drug && m.drug_len >= m.term_len))
         return 0;
-    *term = t;
-    return t ? tokens_until(p, i, p->t[i].start + ml) : 0;
+    *term = m.term;
+    return tokens_until(p, i, p->t[i].start + m.term_len);
 }
 
 /* A dosing instruction starts at token i: "1 tablet every 6 hours" is a dose, not a supply. */
@@ -497,7 +635,7 @@ static int starts_frequency(const parser *p, size_t i)
 {
     const request_term *t;
     int v, times;
-    if (is_word(p, i, "q") || is_word(p, i, "every"))
+    if (is_word(p, i, W_Q) || is_word(p, i, W_EVERY))
         return 1;
     if (int_value(p, i, &v) && is_punct(p, i + 1, '-') && int_value(p, i + 2, &v))
         i += 2;
@@ -527,13 +665,13 @@ static size_t try_counted(parser *p, size_t i, int v)
     if ((k = word_in(p, j, DURATION_UNITS)) >= 0) {
         const char *name = DURATION_NAMES[k];
         if (!p->duration)
-            p->duration = imr_arena_printf(p->a, "%d %s%s", v, name, v == 1 ? "" : "s");
+            p->duration = counted(p->a, v, name);
         if (!strcmp(name, "week") && p->weeks < 0)
             p->weeks = v;
         if (!strcmp(name, "month") && p->months < 0)
             p->months = v;
         j++;
-        if (is_word(p, j, "supply"))
+        if (is_word(p, j, W_SUPPLY))
             j++;
         return j - i;
     }
@@ -566,7 +704,7 @@ static size_t after_count(parser *p, size_t i, int v, int times)
         return 1;
     }
     /* "6x" at the end of a phrase: a count of times */
-    if (is_word(p, i + 1, "x") && glued(p, i + 1) && !count_value(p, i + 2, &(int){0}, &(int){0})) {
+    if (is_word(p, i + 1, W_X) && glued(p, i + 1) && !count_value(p, i + 2, &(int){0}, &(int){0})) {
         if (p->count < 0)
             p->count = v;
         return 2;
@@ -590,7 +728,9 @@ static size_t try_level(parser *p, size_t i)
         return 0;
     l1 = (char)(l1 >= 'a' && l1 <= 'z' ? l1 - 32 : l1);
     size_t end = i + 2;
-    const char *level = imr_arena_printf(p->a, "%c%d", l1, a);
+    text level = {.n = 0};
+    text_char(&level, l1);
+    text_int(&level, a);
     if ((is_punct(p, end, '-') || is_punct(p, end, '/')) && glued(p, end)) {
         size_t k = end + 1;
         char l2 = 0;
@@ -601,12 +741,14 @@ static size_t try_level(parser *p, size_t i)
             k++;
         }
         if (glued(p, k) && int_value(p, k, &b) && b <= 99) {
-            level = l2 && l2 != l1 ? imr_arena_printf(p->a, "%c%d-%c%d", l1, a, l2, b)
-                                   : imr_arena_printf(p->a, "%c%d-%d", l1, a, b);
+            text_char(&level, '-');
+            if (l2 && l2 != l1)
+                text_char(&level, l2);
+            text_int(&level, b);
             end = k + 1;
         }
     }
-    piece_add(&p->levels, level, 0);
+    piece_add(&p->levels, text_done(p->a, &level), 0);
     if (!p->level_region)
         p->level_region = region;
     return end - i;
@@ -616,16 +758,19 @@ static size_t try_level(parser *p, size_t i)
 static size_t try_interval(parser *p, size_t i)
 {
     int a, b, times = 0, k;
-    int every = is_word(p, i, "every");
-    if (!every && !is_word(p, i, "q"))
+    int every = is_word(p, i, W_EVERY);
+    if (!every && !is_word(p, i, W_Q))
         return 0;
     if (every ? !count_value(p, i + 1, &a, &times) || times : !int_value(p, i + 1, &a))
         return 0;
     size_t j = i + 2;
-    const char *num = imr_arena_printf(p->a, "%d", a);
+    text f = {.n = 0};
+    text_str(&f, "every ");
+    text_int(&f, a);
     int plural = a != 1;
     if (is_punct(p, j, '-') && int_value(p, j + 1, &b)) {
-        num = imr_arena_printf(p->a, "%d-%d", a, b);
+        text_char(&f, '-');
+        text_int(&f, b);
         plural = 1;
         j += 2;
     }
@@ -636,7 +781,11 @@ static size_t try_interval(parser *p, size_t i)
         per = PERIOD_NAMES[k];
     else
         return 0;
-    piece_add(&p->frequency, imr_arena_printf(p->a, "every %s %s%s", num, per, plural ? "s" : ""), 0);
+    text_char(&f, ' ');
+    text_str(&f, per);
+    if (plural)
+        text_char(&f, 's');
+    piece_add(&p->frequency, text_done(p->a, &f), 0);
     return j + 1 - i;
 }
 
@@ -706,10 +855,11 @@ static void apply_term(parser *p, const request_term *t)
 /* The longest drug name or phrase at token i (a drug wins a tie). */
 static size_t try_phrase(parser *p, size_t i)
 {
-    const char *at = p->s + p->t[i].start;
-    size_t rest = p->len - p->t[i].start, dl = 0, tl = 0;
-    const imr_drug *d = imr_lexicon_match(p->lx, at, rest, &dl);
-    const request_term *t = lexicon_term_match(p->lx, at, rest, &tl);
+    lexicon_match m;
+    lexicon_longest(p->lx, p->s + p->t[i].start, p->len - p->t[i].start, &m);
+    const imr_drug *d = m.drug;
+    const request_term *t = m.term;
+    size_t dl = m.drug_len, tl = m.term_len;
     if (d && dl >= tl) {
         apply_drug(p, d, i, p->t[i].start + dl);
         return tokens_until(p, i, p->t[i].start + dl);
@@ -727,22 +877,22 @@ static size_t try_keyword(parser *p, size_t i)
 {
     int v, times;
     size_t j = i + 1;
-    if ((is_word(p, i, "x") || is_word(p, i, "times")) && count_value(p, j, &v, &times)) {
+    if ((is_word(p, i, W_X) || is_word(p, i, W_TIMES)) && count_value(p, j, &v, &times)) {
         p->x_before = j;
         return 1;
     }
-    if (is_word(p, i, "no") && word_in(p, j, REFILL_WORDS) >= 0) {
+    if (is_word(p, i, W_NO) && word_in(p, j, REFILL_WORDS) >= 0) {
         if (p->refills < 0)
             p->refills = 0;
         return 2;
     }
     int refill = word_in(p, i, REFILL_KEYWORDS) >= 0;
     int visit = word_in(p, i, VISIT_WORDS) >= 0;
-    int qty = is_word(p, i, "qty") || is_word(p, i, "quantity");
+    int qty = is_word(p, i, W_QTY) || is_word(p, i, W_QUANTITY);
     if (!refill && !visit && !qty)
         return 0;
     while (j < p->n && j < i + 3 &&
-           (is_word(p, j, "x") || is_word(p, j, "of") || is_punct(p, j, ':') || is_punct(p, j, '#') ||
+           (is_word(p, j, W_X) || is_word(p, j, W_OF) || is_punct(p, j, ':') || is_punct(p, j, '#') ||
             is_punct(p, j, '=')))
         j++;
     /* "visits 3x/week" is a rate, read from the number on */
@@ -767,17 +917,31 @@ static size_t try_keyword(parser *p, size_t i)
 
 /* ---------------------------------------------------------------- one step */
 
+/* Tokens i.. read NUM SEP NUM SEP NUM, glued, SEP one '-' or '/' both times. */
+static int numeric_date_shape(const parser *p, size_t i)
+{
+    if (i + 4 >= p->n || !(is_punct(p, i + 1, '-') || is_punct(p, i + 1, '/')))
+        return 0;
+    char sep = p->s[p->t[i + 1].start];
+    for (size_t k = i + 1; k <= i + 4; k++)
+        if (!glued(p, k))
+            return 0;
+    return p->t[i + 2].kind == TK_NUM && is_punct(p, i + 3, sep) && p->t[i + 4].kind == TK_NUM;
+}
+
 static size_t try_date(parser *p, size_t i)
 {
     char iso[11];
-    /* dates start with a number, or with a month's name followed by one ("Aug. 11") */
+    /* dates start with a month's name followed by a number ("Aug. 11"), or are three numbers
+     * joined by the same '-' or '/' ("3/26/2005", "2015-08-19": the forms imr.h lists) */
     if (p->t[i].kind == TK_PUNCT)
         return 0;
     if (p->t[i].kind == TK_WORD) {
         size_t k = is_punct(p, i + 1, '.') ? i + 2 : i + 1;
         if (k >= p->n || p->t[k].kind != TK_NUM)
             return 0;
-    }
+    } else if (!numeric_date_shape(p, i))
+        return 0;
     size_t used = imr_date_parse(p->s + p->t[i].start, p->len - p->t[i].start, iso);
     return used ? tokens_until(p, i, p->t[i].start + used) : 0;
 }
@@ -934,7 +1098,9 @@ void imr_request_parse(const char *request, const imr_lexicon *lx, imr_arena *a,
     p.per_week = p.weeks = p.per_month = p.months = -1;
     p.x_before = (size_t)-1;
     p.pending = -1;
-    tokenize(&p);
+    token room[128];
+    pthread_once(&word_slots_once, build_word_slots);
+    tokenize(&p, room, sizeof room / sizeof room[0]);
     for (size_t i = 0; i < p.n;)
         i += step(&p, i);
     finish(&p, out);

@@ -71,6 +71,8 @@ void imr_arena_free(imr_arena *a);
 void imr_arena_reset(imr_arena *a);
 /* Zeroed memory, aligned for any type. Aborts on out-of-memory (there is no recovery). */
 void *imr_arena_alloc(imr_arena *a, size_t size);
+/* The same, not zeroed: for arrays the caller fills before reading (hot paths). */
+void *imr_arena_alloc_raw(imr_arena *a, size_t size);
 char *imr_arena_strdup(imr_arena *a, const char *s);          /* NULL -> NULL */
 char *imr_arena_strndup(imr_arena *a, const char *s, size_t n);
 char *imr_arena_printf(imr_arena *a, const char *fmt, ...)

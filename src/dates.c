@@ -188,10 +188,25 @@ int imr_date_valid_iso(const char *iso)
     return imr_date_parse(iso, 10, tmp) == 10 && strcmp(tmp, iso) == 0;
 }
 
+/* "YYYY-MM-DD" at the start of iso, digits where digits go: what sscanf("%4d-%2d-%2d")
+ * reads then, without its cost (other text takes the sscanf path). */
+static int canonical_ymd(const char *iso, int *y, int *m, int *d)
+{
+    for (int i = 0; i < 10; i++) {
+        char c = iso[i];
+        if (i == 4 || i == 7 ? c != '-' : (c < '0' || c > '9'))
+            return 0;
+    }
+    *y = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 + (iso[2] - '0') * 10 + (iso[3] - '0');
+    *m = (iso[5] - '0') * 10 + (iso[6] - '0');
+    *d = (iso[8] - '0') * 10 + (iso[9] - '0');
+    return 1;
+}
+
 long imr_date_days(const char *iso)
 {
     int y = 0, m = 0, d = 0;
-    if (sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3)
+    if (!canonical_ymd(iso, &y, &m, &d) && sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3)
         return 0;
     /* days from civil (Howard Hinnant's algorithm, public domain description) */
     y -= m <= 2;
@@ -202,9 +217,34 @@ long imr_date_days(const char *iso)
     return era * 146097 + doe - 719468;
 }
 
+/* Write n (0..9999) in decimal at out; returns the digits written. */
+static size_t put_int(char *out, int n)
+{
+    char tmp[8];
+    size_t k = 0;
+    do
+        tmp[k++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    for (size_t i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    return k;
+}
+
 void imr_date_long(const char *iso, char out[32])
 {
     int y = 0, m = 0, d = 0;
+    if (iso && canonical_ymd(iso, &y, &m, &d) && m >= 1 && m <= 12) {
+        /* what the snprintf below writes, for the common case: "August 9, 2015" */
+        size_t n = strlen(MONTHS[m - 1]);
+        memcpy(out, MONTHS[m - 1], n);
+        out[n++] = ' ';
+        n += put_int(out + n, d);
+        out[n++] = ',';
+        out[n++] = ' ';
+        n += put_int(out + n, y);
+        out[n] = '\0';
+        return;
+    }
     if (!iso || sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12) {
         snprintf(out, 32, "%s", iso ? iso : "");
         return;

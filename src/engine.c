@@ -12,9 +12,13 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_EVIDENCE 8
 
@@ -155,43 +159,109 @@ static void consider_note_date(rv_case *rc, const char *iso)
 
 /* Does the word at s start with a month's first three letters? (a cheap test before
  * imr_date_parse, which tries every month name in full) */
+#define M3(a, b, c) ((unsigned)(a) << 16 | (unsigned)(b) << 8 | (unsigned)(c))
 static int month_prefix(const char *s, size_t len)
 {
-    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
     if (len < 3)
         return 0;
-    switch (s[0] | 0x20) { /* the months' first letters */
-    case 'j': case 'f': case 'm': case 'a': case 's': case 'o': case 'n': case 'd': break;
-    default: return 0;
+    /* | 0x20 lowers a letter; no other byte becomes a letter by it */
+    switch (M3(s[0] | 0x20, s[1] | 0x20, s[2] | 0x20)) {
+    case M3('j', 'a', 'n'): case M3('f', 'e', 'b'): case M3('m', 'a', 'r'): case M3('a', 'p', 'r'):
+    case M3('m', 'a', 'y'): case M3('j', 'u', 'n'): case M3('j', 'u', 'l'): case M3('a', 'u', 'g'):
+    case M3('s', 'e', 'p'): case M3('o', 'c', 't'): case M3('n', 'o', 'v'): case M3('d', 'e', 'c'):
+        return 1;
+    default:
+        return 0;
     }
-    char p[3] = {(char)tolower((unsigned char)s[0]), (char)tolower((unsigned char)s[1]),
-                 (char)tolower((unsigned char)s[2])};
-    for (int m = 0; m < 12; m++)
-        if (!memcmp(months + 3 * m, p, 3))
-            return 1;
-    return 0;
 }
 
+static int is_alnum_ascii(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10u || (unsigned)((c | 0x20) - 'a') < 26u;
+}
+
+/* May a date start with byte c? A digit, or the first letter of a month's name. */
+static int date_initial(unsigned char c)
+{
+    switch (c | 0x20) {
+    case 'j': case 'f': case 'm': case 'a': case 's': case 'o': case 'n': case 'd': return 1;
+    default: return (unsigned)(c - '0') < 10u;
+    }
+}
+
+/* The index of the lowest bit set in x (x != 0). */
+static unsigned lowest_bit(unsigned x)
+{
+#ifdef __GNUC__
+    return (unsigned)__builtin_ctz(x);
+#else
+    unsigned k = 0;
+    while (!(x & 1u))
+        x >>= 1, k++;
+    return k;
+#endif
+}
+
+/* Bit k set when a word starts at text[p + k] (a letter or digit after none; the C
+ * locale's isalnum is ASCII) with a byte that may start a date; k < n <= 16. */
+static unsigned date_starts(const char *text, size_t p, size_t n)
+{
+    unsigned before = p && is_alnum_ascii((unsigned char)text[p - 1]);
+#ifdef __SSE2__
+    if (n == 16) {
+        /* signed compares leave bytes >= 0x80 out of every range */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + p));
+        __m128i lower = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+        __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                      _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+        __m128i initial = digit;
+        static const char initials[] = "jfmasond";
+        for (int k = 0; k < 8; k++)
+            initial = _mm_or_si128(initial, _mm_cmpeq_epi8(lower, _mm_set1_epi8(initials[k])));
+        unsigned alnum = (unsigned)_mm_movemask_epi8(_mm_or_si128(digit, alpha));
+        return alnum & ~((alnum << 1) | before) & (unsigned)_mm_movemask_epi8(initial);
+    }
+#endif
+    unsigned bits = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)text[p + k];
+        unsigned alnum = is_alnum_ascii(c);
+        if (alnum && !before && date_initial(c))
+            bits |= 1u << k;
+        before = alnum;
+    }
+    return bits;
+}
+
+/* Every date of the text counts for the latest clinical date. Only words starting with a
+ * digit or a month's first letter are tried, 16 bytes at a time; a date's bytes start
+ * nothing more. */
 static void scan_dates(rv_case *rc, const char *text)
 {
     if (!text)
         return;
     size_t len = strlen(text);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (!isalnum(ch) || (i && isalnum((unsigned char)text[i - 1])))
-            continue;
-        /* a date starts with a digit or a month name: skip other words cheaply */
-        char iso[11];
-        int may_be_date = isalpha(ch) ? month_prefix(text + i, len - i) : ex_numeric_date_shape(text + i, len - i);
-        size_t used = may_be_date ? imr_date_parse(text + i, len - i, iso) : 0;
-        if (used) {
+    for (size_t p = 0; p < len;) {
+        size_t n = len - p < 16 ? len - p : 16;
+        size_t after = p; /* the end of the last date read: nothing starts before it */
+        for (unsigned starts = date_starts(text, p, n); starts; starts &= starts - 1) {
+            size_t i = p + lowest_bit(starts);
+            if (i < after)
+                continue;
+            unsigned char ch = (unsigned char)text[i];
+            char iso[11];
+            int may_be_date = isalpha(ch) ? month_prefix(text + i, len - i) : ex_numeric_date_shape(text + i, len - i);
+            size_t used = may_be_date ? imr_date_parse(text + i, len - i, iso) : 0;
+            if (!used)
+                continue;
             note_date(rc, iso); /* what imr_date_parse writes is a valid ISO date */
-            i += used - 1;
-        } else {
-            while (i + 1 < len && isalnum((unsigned char)text[i + 1]))
-                i++; /* the rest of the word starts nothing */
+            after = i + used;
+            if (after >= p + n)
+                break;
         }
+        p = after > p + n ? after : p + n;
     }
 }
 
@@ -231,6 +301,91 @@ static void find_main_body(rv_case *rc)
             break; /* the first body part is enough for very long files */
     }
     rc->main_body = best;
+}
+
+/* ---------------------------------------------------------------- facts by type */
+
+/* The criteria look facts up by type, again and again: the facts of each type are listed
+ * once per case (in fact order), and a small table keyed by the address of a type string
+ * finds the list without comparing strings (facts of one type, and the atoms asking for
+ * it, mostly share a few strings). */
+#define TYPE_SLOTS 128
+
+struct rv_fact_index {
+    struct fact_group {
+        const char *type;
+        uint32_t *idx;
+        size_t n;
+    } *groups;
+    size_t n_groups;
+    size_t n_slots;
+    struct type_slot {
+        const char *key;
+        int group; /* -1: no fact has this type */
+    } slot[TYPE_SLOTS];
+};
+
+static struct type_slot *type_slot(struct rv_fact_index *x, const char *key)
+{
+    size_t i = (size_t)(((uintptr_t)key >> 3) * 0x9E3779B1u) & (TYPE_SLOTS - 1);
+    while (x->slot[i].key && x->slot[i].key != key)
+        i = (i + 1) & (TYPE_SLOTS - 1);
+    return &x->slot[i];
+}
+
+/* The group of facts of type `type` (not NULL), or -1. */
+static int type_group(struct rv_fact_index *x, const char *type)
+{
+    struct type_slot *s = type_slot(x, type);
+    if (s->key)
+        return s->group;
+    int g = -1;
+    for (size_t k = 0; k < x->n_groups && g < 0; k++)
+        if (x->groups[k].type[0] == type[0] && !strcmp(x->groups[k].type, type))
+            g = (int)k;
+    if (x->n_slots < TYPE_SLOTS * 3 / 4) { /* a full table just stops remembering */
+        s->key = type;
+        s->group = g;
+        x->n_slots++;
+    }
+    return g;
+}
+
+static void group_facts(rv_case *rc)
+{
+    size_t n = rc->facts.n;
+    struct rv_fact_index *x = imr_arena_alloc(rc->a, sizeof *x);
+    x->groups = imr_arena_alloc_raw(rc->a, (n ? n : 1) * sizeof *x->groups); /* set when used */
+    int *group_of = imr_arena_alloc_raw(rc->a, (n ? n : 1) * sizeof *group_of);
+    for (size_t i = 0; i < n; i++) {
+        const char *type = rc->facts.v[i].type;
+        if (!type) {
+            group_of[i] = -1;
+            continue;
+        }
+        int g = type_group(x, type);
+        if (g < 0) { /* a new type */
+            g = (int)x->n_groups++;
+            x->groups[g] = (struct fact_group){type, NULL, 0};
+            struct type_slot *s = type_slot(x, type);
+            if (s->key)
+                s->group = g;
+        }
+        group_of[i] = g;
+        x->groups[g].n++;
+    }
+    uint32_t *idx = imr_arena_alloc_raw(rc->a, (n ? n : 1) * sizeof *idx);
+    for (size_t g = 0; g < x->n_groups; g++) {
+        x->groups[g].idx = idx;
+        idx += x->groups[g].n;
+        x->groups[g].n = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (group_of[i] >= 0) {
+            struct fact_group *fg = &x->groups[group_of[i]];
+            fg->idx[fg->n++] = (uint32_t)i;
+        }
+    rc->by_type = x;
 }
 
 /* ---------------------------------------------------------------- conditions */
@@ -421,10 +576,9 @@ static double fact_number(const imr_fact *f, const char *field)
     return NAN;
 }
 
-static int fact_matches(const rv_item *it, const kb_atom *a, const imr_fact *f, const char *date)
+/* Does a fact of the atom's type pass the atom's filters (and assertion)? */
+static int fact_filters_match(const rv_item *it, const kb_atom *a, const imr_fact *f, const char *date)
 {
-    if (!f->type || f->type[0] != a->type[0] || strcmp(f->type, a->type))
-        return 0;
     int assert_given = 0;
     for (size_t i = 0; i < a->n_filters; i++) {
         const kb_filter *fl = &a->filters[i];
@@ -453,6 +607,18 @@ static int fact_matches(const rv_item *it, const kb_atom *a, const imr_fact *f, 
         if (f->assertion != want)
             return 0;
     }
+    return 1;
+}
+
+/* Does a fact of type `type` have the atom's type? Facts of one type mostly share one
+ * string, so `*same` remembers the last string found equal and spares strcmp. */
+static int type_is(const char *type, const char *want, const char **same)
+{
+    if (type == *same)
+        return type != NULL;
+    if (!type || type[0] != want[0] || strcmp(type, want))
+        return 0;
+    *same = type;
     return 1;
 }
 
@@ -553,11 +719,28 @@ static int eval_atom(const rv_item *it, const kb_atom *a, ev_set *ev)
     int r = 0;
     switch (a->kind) {
     case KB_ATOM_FACT: {
-        size_t n = rv_fact_count(it);
-        for (size_t i = 0; i < n; i++) {
-            const char *date;
-            const imr_fact *f = rv_fact(it, i, &date);
-            if (fact_matches(it, a, f, date)) {
+        /* rv_fact's order: the case's facts (those of the atom's type), then the item's
+         * derived facts */
+        const rv_case *rc = it->rc;
+        const char *same = NULL;
+        size_t nc = rc->facts.n, n = nc + it->n_derived, from = 0;
+        if (rc->by_type) {
+            int g = type_group(rc->by_type, a->type);
+            for (size_t k = 0; g >= 0 && k < rc->by_type->groups[g].n; k++) {
+                size_t i = rc->by_type->groups[g].idx[k];
+                if (fact_filters_match(it, a, &rc->facts.v[i], rc->dates[i])) {
+                    r = 1;
+                    if (!a->invert)
+                        ev_add(ev, i);
+                }
+            }
+            from = nc;
+        }
+        for (size_t i = from; i < n; i++) {
+            const imr_fact *f = i < nc ? &rc->facts.v[i] : &it->derived[i - nc];
+            if (!type_is(f->type, a->type, &same))
+                continue;
+            if (fact_filters_match(it, a, f, i < nc ? rc->dates[i] : it->derived_dates[i - nc])) {
                 r = 1;
                 if (!a->invert)
                     ev_add(ev, i);
@@ -1325,6 +1508,7 @@ int imr_review(const imr_case *c, const imr_kb *kb, const imr_lexicon *lx,
         trace(&rc, "no clinical information: the summary and records state no clinical fact");
     find_latest_note(&rc);
     find_main_body(&rc);
+    group_facts(&rc);
     total_mme(&rc, lx);
     trace(&rc, "latest clinical date before the reference date: %s",
           rc.latest_note ? rc.latest_note : "none");

@@ -128,6 +128,7 @@ typedef struct run {
     work *w;
     imr_arena *a;
     const imr_lexicon *lx;
+    uint64_t term_classes; /* bit per class a term can have: fact classes, pseudo-terms */
 } run;
 
 static void *xrealloc(void *p, size_t n)
@@ -266,7 +267,7 @@ static const ex_match *ending_at(const run *r, size_t lo, size_t end, ex_class c
         const ex_token *t = &r->d->tok[j];
         for (size_t k = 0; k < t->nmatch; k++) {
             const ex_match *m = &r->d->matches[t->first + k];
-            if (m->end == end && ex_vocab_entry(r->v, m->entry)->cls == cls)
+            if (m->end == end && m->cls == (uint32_t)cls)
                 return m;
         }
     }
@@ -510,9 +511,11 @@ static size_t longest_term(const run *r, size_t i, int *cls)
 {
     const ex_token *t = &r->d->tok[i];
     size_t best = 0;
+    if (!(t->classes & r->term_classes))
+        return 0; /* most tokens start no term */
     for (size_t k = 0; k < t->nmatch; k++) {
         const ex_match *m = &r->d->matches[t->first + k];
-        int c = entry_of(r, m)->cls;
+        int c = (int)m->cls;
         if ((is_fact_class(c) || c == EX_C_PSEUDO_TERM) && m->end > best) {
             best = m->end;
             *cls = c;
@@ -1921,16 +1924,25 @@ static void sort_drafts(const draft *dr, size_t *v, size_t *tmp, size_t n)
     }
 }
 
+/* Room for `more` facts after the n of `out` (the array moves at most once per text). */
+static void reserve_facts(imr_facts *out, imr_arena *a, size_t more)
+{
+    if (out->cap - out->n >= more)
+        return;
+    size_t cap = out->cap ? out->cap * 2 : 32;
+    while (cap < out->n + more)
+        cap *= 2;
+    /* not zeroed: facts are written whole before they are read */
+    imr_fact *v = imr_arena_alloc_raw(a, cap * sizeof *v);
+    if (out->n)
+        memcpy(v, out->v, out->n * sizeof *v);
+    out->v = v;
+    out->cap = cap;
+}
+
 static void push_fact(imr_facts *out, imr_arena *a, const imr_fact *f)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 32;
-        imr_fact *v = imr_arena_alloc(a, cap * sizeof *v);
-        if (out->n)
-            memcpy(v, out->v, out->n * sizeof *v);
-        out->v = v;
-        out->cap = cap;
-    }
+    reserve_facts(out, a, 1);
     out->v[out->n++] = *f;
 }
 
@@ -1948,6 +1960,7 @@ static void emit(run *r, const char *source, imr_facts *out)
         if (!w->dr[k].dead)
             w->order[n++] = k;
     sort_drafts(w->dr, w->order, w->tmp, n);
+    reserve_facts(out, r->a, n);
     const char *src = imr_arena_strdup(r->a, source ? source : "text");
     const draft *prev = NULL;
     for (size_t q = 0; q < n; q++) {
@@ -1995,6 +2008,9 @@ int imr_extract(const char *text, size_t len, const char *source, const imr_lexi
                              len, IMR_EXTRACT_MAX_BYTES);
     work *w = work_get();
     run r = {.v = v, .d = &w->doc, .w = w, .a = a, .lx = lx};
+    for (int c = 0; c < EX_C_CLASS_COUNT; c++)
+        if (is_fact_class(c) || c == EX_C_PSEUDO_TERM)
+            r.term_classes |= 1ull << c;
     ex_doc_analyze(&w->doc, v, text ? text : "", len);
     ex_context_build(v, &w->doc, &w->ctx);
     prepare(&r);

@@ -64,6 +64,7 @@ typedef struct ex_match {
     uint32_t entry; /* index in the vocabulary */
     uint32_t first; /* token range [first, end) */
     uint32_t end;
+    uint32_t cls;   /* the entry's ex_class, kept here for the finders' many tests */
 } ex_match;
 
 typedef struct ex_vocab ex_vocab;
@@ -234,8 +235,19 @@ int ex_vocab_is_abbreviation(const ex_vocab *v, const ex_doc *d, size_t i);
 /* Word w of an entry's phrase. */
 const ex_word *ex_entry_word(const ex_vocab *v, const ex_entry *e, size_t w);
 
-/* The longest match of class `cls` starting at token i, or NULL. */
-const ex_match *ex_match_at(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls);
+/* The longest match of class `cls` starting at token i, or NULL (inline: it is asked for
+ * at most tokens, and most calls end at the token's class bits). */
+static inline const ex_match *ex_match_at(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls)
+{
+    (void)v;
+    if (i >= d->ntok || !(d->tok[i].classes & (1ull << cls)))
+        return NULL;
+    const ex_token *t = &d->tok[i];
+    for (size_t k = 0; k < t->nmatch; k++)
+        if (d->matches[t->first + k].cls == (uint32_t)cls)
+            return &d->matches[t->first + k];
+    return NULL;
+}
 
 /* ----------------------------------------------------------------------------------------
  * ConText (negation.c)
@@ -258,7 +270,11 @@ typedef struct ex_context {
 void ex_context_build(const ex_vocab *v, const ex_doc *d, ex_context *c);
 /* 1 when token i is a conjunction ("and", ",", "but") that opens a new clause: the next
  * word (after another conjunction, as in ", and") starts a clause ("is", "reports", "he"). */
-int ex_clause_break(const ex_vocab *v, const ex_doc *d, size_t i);
+int ex_clause_break_at(const ex_vocab *v, const ex_doc *d, size_t i); /* token i is a conjunction */
+static inline int ex_clause_break(const ex_vocab *v, const ex_doc *d, size_t i)
+{
+    return i < d->ntok && (d->tok[i].classes >> EX_C_CONJUNCTION & 1) && ex_clause_break_at(v, d, i);
+}
 /* 1 when a clause-start word (a verb, an auxiliary, a subject pronoun) is in [from, to). */
 int ex_has_clause_start(const ex_vocab *v, const ex_doc *d, size_t from, size_t to);
 

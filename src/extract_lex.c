@@ -18,6 +18,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -134,6 +137,26 @@ static inline void char_at(const char *s, size_t len, size_t i, size_t *n, char 
     *ascii = unicode_punct(cp);
 }
 
+/* The possessive and plural endings of a folded word out[0..k) taken off (see the top of
+ * the file); returns the new length. */
+static size_t fold_endings(char *out, size_t k)
+{
+    /* possessives: "doctor's", "workers'" */
+    if (k >= 3 && out[k - 2] == '\'' && out[k - 1] == 's')
+        k -= 2;
+    else if (k >= 2 && out[k - 1] == '\'')
+        k -= 1;
+    /* plurals: "therapies" -> "therapy", "injections" -> "injection"; not "less",
+     * "status", "diagnosis" */
+    if (k >= 5 && out[k - 3] == 'i' && out[k - 2] == 'e' && out[k - 1] == 's') {
+        out[k - 3] = 'y';
+        k -= 2;
+    } else if (k >= 4 && out[k - 1] == 's' && out[k - 2] != 's' && out[k - 2] != 'u' &&
+               out[k - 2] != 'i' && out[k - 2] != '\'' && is_alpha((unsigned char)out[k - 2]))
+        k -= 1;
+    return k;
+}
+
 /* Fold a word (see ex_fold_word) and count its capitals and small letters. */
 static size_t fold_counting(const char *s, size_t n, char *out, int *upper, int *lower)
 {
@@ -161,20 +184,67 @@ static size_t fold_counting(const char *s, size_t n, char *out, int *upper, int 
     }
     *upper = up;
     *lower = low;
-    /* possessives: "doctor's", "workers'" */
-    if (k >= 3 && out[k - 2] == '\'' && out[k - 1] == 's')
-        k -= 2;
-    else if (k >= 2 && out[k - 1] == '\'')
-        k -= 1;
-    /* plurals: "therapies" -> "therapy", "injections" -> "injection"; not "less",
-     * "status", "diagnosis" */
-    if (k >= 5 && out[k - 3] == 'i' && out[k - 2] == 'e' && out[k - 1] == 's') {
-        out[k - 3] = 'y';
-        k -= 2;
-    } else if (k >= 4 && out[k - 1] == 's' && out[k - 2] != 's' && out[k - 2] != 'u' &&
-               out[k - 2] != 'i' && out[k - 2] != '\'' && is_alpha((unsigned char)out[k - 2]))
-        k -= 1;
-    return k;
+    return fold_endings(out, k);
+}
+
+/* The common word: ASCII letters and digits only, up to a space or an ASCII mark other
+ * than an apostrophe. Scans it from `start`, folding into `out` and counting capitals and
+ * small letters as fold_counting does (the counts may stop at 2), in one pass. Returns its
+ * end, or 0 when the word needs the general path (an apostrophe, a NUL, a byte >= 0x80, a
+ * very long word). */
+static size_t ascii_word(const char *text, size_t len, size_t start, char *out, size_t *flen,
+                         int *upper, int *lower)
+{
+    int up = 0, low = 0;
+    size_t i = start;
+#ifdef __SSE2__
+    /* A word of fewer than 16 bytes, with 16 bytes of text to read, in one block: its
+     * length is the run of letters and digits, its capitals get 0x20 added. The caller
+     * leaves room for 16 bytes at `out` whenever 16 bytes of text remain. Signed compares
+     * leave bytes >= 0x80 out of every range. */
+    if (start + 16 <= len) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + start));
+        __m128i caps = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+        __m128i smalls = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+        __m128i digits = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+        unsigned word = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(caps, smalls), digits));
+        if (word != 0xFFFFu) {
+            unsigned n = (unsigned)__builtin_ctz(~word), keep = (1u << n) - 1;
+            _mm_storeu_si128((__m128i *)(void *)out, _mm_add_epi8(x, _mm_and_si128(caps, _mm_set1_epi8(0x20))));
+            /* counted up to 2: the caller only asks for "two or more capitals" and "no
+             * small letter (but a plural s)" */
+            unsigned u = (unsigned)_mm_movemask_epi8(caps) & keep, l = (unsigned)_mm_movemask_epi8(smalls) & keep;
+            up = !u ? 0 : u & (u - 1) ? 2 : 1;
+            low = !l ? 0 : l & (l - 1) ? 2 : 1;
+            i = start + n;
+            goto stop;
+        }
+    }
+#endif
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((unsigned)(c - 'a') < 26u) {
+            low++;
+        } else if ((unsigned)(c - 'A') < 26u) {
+            up++;
+            c += 32;
+        } else if ((unsigned)(c - '0') >= 10u)
+            break;
+        out[i - start] = (char)c;
+    }
+#ifdef __SSE2__
+stop:
+#endif
+    /* an apostrophe may be inside the word, a byte >= 0x80 may be a letter, and a NUL
+     * counts as a letter (ascii_class): the general path decides */
+    if (i < len && (text[i] == '\'' || text[i] == '\0' || (unsigned char)text[i] >= 0x80))
+        return 0;
+    if (i - start > 60000)
+        return 0;
+    *upper = up;
+    *lower = low;
+    *flen = fold_endings(out, i - start);
+    return i;
 }
 
 size_t ex_fold_word(const char *s, size_t n, char *out)
@@ -209,7 +279,8 @@ static void tokenize(ex_doc *d, const char *text, size_t len, int keep_newlines)
     d->text = text;
     d->len = len;
     d->ntok = 0;
-    d->fold = grow(d->fold, &d->foldcap, len + 1, 1);
+    /* folded forms never outgrow the text; 16 more bytes for ascii_word's block store */
+    d->fold = grow(d->fold, &d->foldcap, len + 17, 1);
     d->tok = grow(d->tok, &d->captok, len / 4 + 16, sizeof *d->tok);
     size_t foldlen = 0;
     size_t i = 0;
@@ -228,6 +299,8 @@ static void tokenize(ex_doc *d, const char *text, size_t len, int keep_newlines)
         }
         size_t start = i;
         int kind;
+        size_t ascii_end = 0, ascii_flen = 0;
+        int ascii_up = 0, ascii_low = 0;
         if (ascii) { /* punctuation */
             kind = EX_PUNCT;
             i += n;
@@ -240,8 +313,13 @@ static void tokenize(ex_doc *d, const char *text, size_t len, int keep_newlines)
                 while (i < len && is_digit((unsigned char)text[i]))
                     i++;
             }
+        } else if ((unsigned char)text[i] < 0x80 &&
+                   (ascii_end = ascii_word(text, len, i, d->fold + foldlen, &ascii_flen, &ascii_up, &ascii_low))) {
+            kind = EX_WORD;
+            i = ascii_end; /* folded already */
         } else {
             kind = EX_WORD;
+            ascii_end = 0;
             i += n;
             while (i < len) {
                 size_t m;
@@ -274,9 +352,10 @@ static void tokenize(ex_doc *d, const char *text, size_t len, int keep_newlines)
         ex_token *t = &d->tok[d->ntok - 1];
         t->fold = (uint32_t)foldlen;
         if (kind == EX_WORD) {
-            int upper, lower;
+            int upper = ascii_up, lower = ascii_low;
             size_t wl = i - start > 60000 ? 60000 : i - start; /* a "word" of 60 KB is noise */
-            t->flen = (uint16_t)fold_counting(text + start, wl, d->fold + foldlen, &upper, &lower);
+            t->flen = (uint16_t)(ascii_end ? ascii_flen
+                                           : fold_counting(text + start, wl, d->fold + foldlen, &upper, &lower));
             /* capitals, a plural "s" aside: "MS", "NSAIDs" */
             if (i - start >= 3 && text[i - 1] == 's')
                 lower--;

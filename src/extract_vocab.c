@@ -10,8 +10,10 @@
  * so a typo in the rules is reported with its file and line when the process starts.
  *
  * Lookup: the entries are sorted by their first word, longest phrase first, and a hash
- * table maps a folded first word to its run of entries. Matching a text costs one hash
- * probe per token (two for numbers) plus a comparison per candidate phrase.
+ * table maps a folded first word to its run of entries; within a run, the phrases with a
+ * literal second word are grouped by that word (a second table). Matching a text costs a
+ * hash probe or two per token (more for numbers) plus a comparison per candidate phrase
+ * whose second word can match.
  */
 #include "extract_internal.h"
 
@@ -43,8 +45,20 @@ struct ex_vocab {
     struct slot {
         uint32_t hash, off, len; /* key: folded first word in pool */
         uint32_t first, count;   /* run in `order` */
+        uint32_t other_first, other_count; /* in `picks`: the run's candidates whose second
+                                            * word is no literal (one word, <n>, ...) */
+        uint32_t literal2;       /* 1 when some candidate has a literal second word */
     } *table;
     size_t tabmask;
+    /* The candidates of a run with a literal second word, grouped by the hash of that word:
+     * (slot, hash2) -> a group in `picks`. A token then tries only the phrases whose second
+     * word can match the next token. Groups keep the order of `cands`. */
+    const struct slot *number_slot; /* the run of phrases starting with <n>, or NULL */
+    uint32_t *picks; /* indices in cands */
+    struct pair {
+        uint32_t slot, hash2, first, count; /* count 0: free */
+    } *pairs;
+    size_t pairmask;
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -200,6 +214,8 @@ void ex_vocab_free(ex_vocab *v)
     free(v->words);
     free(v->pool);
     free(v->order);
+    free(v->picks);
+    free(v->pairs);
     free(v->cands);
     free(v->table);
     free(v);
@@ -505,6 +521,15 @@ static const char *key_of(const ex_vocab *v, const ex_word *w, size_t *len)
     return v->pool + w->off;
 }
 
+/* memcmp(a, b, n) == 0 for the short words of phrases, without the call. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 static struct slot *find_slot(const ex_vocab *v, const char *k, size_t n, uint32_t h)
 {
     for (size_t i = h & v->tabmask;; i = (i + 1) & v->tabmask) {
@@ -513,10 +538,74 @@ static struct slot *find_slot(const ex_vocab *v, const char *k, size_t n, uint32
             return s;
         if (s->hash == h && s->len == n) {
             const char *sk = s->off == UINT32_MAX ? NUMBER_KEY : v->pool + s->off;
-            if (!memcmp(sk, k, n))
+            if (same_bytes(sk, k, n))
                 return s;
         }
     }
+}
+
+static uint32_t pair_hash(uint32_t slot, uint32_t hash2)
+{
+    return (hash2 ^ (slot * 0x9E3779B1u)) * 0x85EBCA6Bu;
+}
+
+static struct pair *find_pair(const ex_vocab *v, uint32_t slot, uint32_t hash2)
+{
+    for (size_t i = pair_hash(slot, hash2) & v->pairmask;; i = (i + 1) & v->pairmask) {
+        struct pair *p = &v->pairs[i];
+        if (!p->count || (p->slot == slot && p->hash2 == hash2))
+            return p;
+    }
+}
+
+/* Candidates of one run with a literal second word, by that word's hash, then in order. */
+static int cmp_by_hash2(const void *pa, const void *pb)
+{
+    const struct cand *a = &sort_vocab->cands[*(const uint32_t *)pa];
+    const struct cand *b = &sort_vocab->cands[*(const uint32_t *)pb];
+    if (a->hash2 != b->hash2)
+        return a->hash2 < b->hash2 ? -1 : 1;
+    return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+}
+
+/* The second-word groups (struct ex_vocab: picks, pairs), once the table is built. */
+static void build_pairs(ex_vocab *v)
+{
+    size_t size = 16;
+    while (size < v->n * 2 + 2)
+        size *= 2;
+    v->pairs = xrealloc(NULL, size * sizeof *v->pairs);
+    memset(v->pairs, 0, size * sizeof *v->pairs);
+    v->pairmask = size - 1;
+    v->picks = xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->picks);
+    size_t np = 0;
+    sort_vocab = v;
+    for (size_t t = 0; t <= v->tabmask; t++) {
+        struct slot *s = &v->table[t];
+        if (!s->hash)
+            continue;
+        s->other_first = (uint32_t)np;
+        for (uint32_t k = s->first; k < s->first + s->count; k++)
+            if (!v->cands[k].literal2)
+                v->picks[np++] = k;
+        s->other_count = (uint32_t)np - s->other_first;
+        size_t lit = np;
+        for (uint32_t k = s->first; k < s->first + s->count; k++)
+            if (v->cands[k].literal2)
+                v->picks[np++] = k;
+        s->literal2 = np > lit;
+        qsort(v->picks + lit, np - lit, sizeof *v->picks, cmp_by_hash2);
+        for (size_t g = lit; g < np;) {
+            uint32_t h2 = v->cands[v->picks[g]].hash2;
+            size_t e = g + 1;
+            while (e < np && v->cands[v->picks[e]].hash2 == h2)
+                e++;
+            struct pair *p = find_pair(v, (uint32_t)t, h2);
+            *p = (struct pair){(uint32_t)t, h2, (uint32_t)g, (uint32_t)(e - g)};
+            g = e;
+        }
+    }
+    sort_vocab = NULL;
 }
 
 static int build_index(loader *ld)
@@ -586,6 +675,10 @@ static int build_index(loader *ld)
         s->count = (uint32_t)(j - s->first);
         i = j;
     }
+    build_pairs(v);
+    size_t nk = sizeof NUMBER_KEY - 1;
+    const struct slot *ns = find_slot(v, NUMBER_KEY, nk, hash_bytes(NUMBER_KEY, nk));
+    v->number_slot = ns->hash ? ns : NULL;
     return IMR_OK;
 }
 
@@ -690,7 +783,7 @@ static int word_matches(const ex_vocab *v, const ex_word *w, const ex_doc *d, si
     if (w->kind == EX_W_NUMBER)
         return t->kind == EX_NUMBER;
     return t->hash == w->hash && t->flen == w->len &&
-           !memcmp(d->fold + t->fold, v->pool + w->off, w->len) &&
+           same_bytes(d->fold + t->fold, v->pool + w->off, w->len) &&
            (!w->upper || (t->flags & EX_F_UPPER));
 }
 
@@ -738,10 +831,25 @@ static void match_run(const ex_vocab *v, ex_doc *d, size_t i, const struct slot 
     size_t send = d->nsent ? d->sent[d->tok[i].sent].end : d->ntok;
     uint32_t next_hash = i + 1 < send ? d->tok[i + 1].hash : 0;
     int upper = (d->tok[i].flags & EX_F_UPPER) != 0;
-    for (uint32_t k = 0; k < s->count; k++) {
-        /* the first word is the bucket's key: only its capitals remain to check; most
-         * candidates then fail on their second word */
-        const struct cand *c = &v->cands[s->first + k];
+    /* The run's candidates that can match: those whose second word is no literal, and the
+     * group whose second word hashes like the next token; merged back into run order. */
+    const uint32_t *a = v->picks + s->other_first, *b = NULL;
+    size_t na = s->other_count, nb = 0;
+    if (next_hash && s->literal2) {
+        const struct pair *p = find_pair(v, (uint32_t)(s - v->table), next_hash);
+        if (p->count) {
+            b = v->picks + p->first;
+            nb = p->count;
+        }
+    }
+    while (na || nb) {
+        uint32_t k;
+        if (nb && (!na || *b < *a))
+            k = *b++, nb--;
+        else
+            k = *a++, na--;
+        /* the first word is the bucket's key: only its capitals remain to check */
+        const struct cand *c = &v->cands[k];
         if ((c->upper0 && !upper) || (c->literal2 && c->hash2 != next_hash))
             continue;
         uint32_t ei = c->entry;
@@ -755,6 +863,7 @@ static void match_run(const ex_vocab *v, ex_doc *d, size_t i, const struct slot 
         }
         ex_match *m = &d->matches[d->nmatches++];
         m->entry = ei;
+        m->cls = e->cls;
         m->first = (uint32_t)i;
         m->end = (uint32_t)stop;
     }
@@ -783,32 +892,18 @@ void ex_vocab_match(const ex_vocab *v, ex_doc *d)
         const struct slot *s = lookup_hashed(v, d->fold + t->fold, t->flen, t->hash);
         if (s)
             match_run(v, d, i, s);
-        if (t->kind == EX_NUMBER && (s = lookup(v, NUMBER_KEY, sizeof NUMBER_KEY - 1)))
-            match_run(v, d, i, s);
+        if (t->kind == EX_NUMBER && v->number_slot)
+            match_run(v, d, i, v->number_slot);
         t->first = (uint32_t)before;
         t->nmatch = (uint16_t)(d->nmatches - before > 65535 ? 65535 : d->nmatches - before);
         if (t->nmatch > 1) /* gaps and the two runs of numbers: longest first again */
             sort_longest_first(d->matches + before, t->nmatch);
         t->classes = 0;
         for (size_t k = 0; k < t->nmatch; k++)
-            t->classes |= 1ull << v->entries[d->matches[before + k].entry].cls;
+            t->classes |= 1ull << d->matches[before + k].cls;
     }
 }
 
-const ex_match *ex_match_at(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls)
-{
-    if (i >= d->ntok)
-        return NULL;
-    const ex_token *t = &d->tok[i];
-    if (!(t->classes & (1ull << cls)))
-        return NULL;
-    for (size_t k = 0; k < t->nmatch; k++) {
-        const ex_match *m = &d->matches[t->first + k];
-        if (v->entries[m->entry].cls == cls)
-            return m;
-    }
-    return NULL;
-}
 
 int ex_vocab_is_abbreviation(const ex_vocab *v, const ex_doc *d, size_t i)
 {

@@ -1,8 +1,9 @@
 /*
  * kb.c - the guideline knowledge base: loads the tables of contents (the .toc files of
  * rules/toc/) and the entries (the .rules files of rules/guidelines/), validates every line
- * with file:line errors, and finds the entries that apply to a request on a date. The format is docs/rules.md; the
- * loaded form is kb.h. Medicine lives in the data files; this file only reads them.
+ * with file:line errors, and finds the entries that apply to a request on a date (a small
+ * index built after loading skips the entries and lines that cannot match). The format is
+ * docs/rules.md; the loaded form is kb.h. Medicine lives in the data files; this file only reads them.
  */
 #include "kb.h"
 
@@ -69,12 +70,25 @@ int kb_has_word(const char *text, const char *word)
     return 0;
 }
 
-/* A request prepared for matching many entries' words: its text in lower case and the set
- * of bytes it holds (a word with a byte the text lacks cannot occur in it). */
+/* A request prepared for matching many entries' words: its text in lower case, the set
+ * of bytes it holds (a word with a byte the text lacks cannot occur in it) and the set of
+ * the keys (word_key) of the two bytes at every start of a word. */
 typedef struct lowered_text {
     const char *text;
     uint64_t bytes[4];
+    uint64_t starts[4];
 } lowered_text;
+
+/* The key of a phrase starting with bytes a, b (kb.h, kb_applies.word_keys). */
+static unsigned word_key(unsigned char a, unsigned char b)
+{
+    return (a * 7u + b) & 255u;
+}
+
+static int has_key(const uint64_t set[4], unsigned k)
+{
+    return (set[k >> 6] >> (k & 63)) & 1;
+}
 
 /* kb_has_word for a prepared text and a word already in lower case (the parser lowers
  * every value): strstr skips ahead many bytes at a time instead of comparing at each. */
@@ -711,14 +725,51 @@ static const char *text_find(const kb_text *v, size_t n, const char *key)
     return NULL;
 }
 
+static size_t key_hash(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+        h = (h ^ *q) * 16777619u;
+    return h;
+}
+
+/* text_find through a table of index_texts (NULL: not built yet, read the list). */
+static const char *text_lookup(const kb_text *v, size_t n, const uint32_t *index, size_t mask,
+                               const char *key)
+{
+    if (!index)
+        return text_find(v, n, key);
+    for (size_t i = key_hash(key) & mask; index[i]; i = (i + 1) & mask)
+        if (!strcmp(v[index[i] - 1].key, key))
+            return v[index[i] - 1].text;
+    return NULL;
+}
+
+/* A table of the keys of v (each key once: the loader refuses a second definition). */
+static uint32_t *index_texts(imr_arena *a, const kb_text *v, size_t n, size_t *mask)
+{
+    size_t size = 16;
+    while (size < 2 * n + 2)
+        size *= 2;
+    uint32_t *t = imr_arena_alloc(a, size * sizeof *t);
+    *mask = size - 1;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = key_hash(v[k].key) & *mask;
+        while (t[i])
+            i = (i + 1) & *mask;
+        t[i] = (uint32_t)k + 1;
+    }
+    return t;
+}
+
 const char *kb_wording(const imr_kb *kb, const char *key)
 {
-    return text_find(kb->wording, kb->n_wording, key);
+    return text_lookup(kb->wording, kb->n_wording, kb->wording_index, kb->wording_mask, key);
 }
 
 const char *kb_phrase(const imr_kb *kb, const char *type)
 {
-    return text_find(kb->phrases, kb->n_phrases, type);
+    return text_lookup(kb->phrases, kb->n_phrases, kb->phrase_index, kb->phrase_mask, type);
 }
 
 static int parse_applies(parser *p, char *value, kb_applies *ap)
@@ -1211,6 +1262,95 @@ static const char *const REQUIRED_WORDING[] = {
     "undetermined.no_clinical", "undetermined.conflict", "undetermined.unreadable",
     "reviewer.unassigned", "organization.default", NULL};
 
+/* ---------------------------------------------------------------- the selection index */
+
+static void index_initials(kb_values *vs)
+{
+    uint32_t m = 1u << 31;
+    for (size_t i = 0; i < vs->n; i++) {
+        unsigned c = (unsigned char)vs->v[i][0] | 0x20;
+        if (c >= 'a' && c <= 'z' && vs->v[i][0] != '*')
+            m |= 1u << (c - 'a');
+        else if (vs->v[i][0] == '*' || vs->v[i][0] == '$')
+            m |= 1u << 26; /* "*" matches anything; a variable is not known yet */
+        /* any other first byte cannot equal a letter, whatever the case */
+    }
+    vs->initials = m;
+}
+
+/* Atoms of one fact type share one string (the vocabulary's): the engine's table of facts
+ * by type is keyed by the string's address. */
+static void share_fact_types(const imr_kb *kb, kb_cond *c)
+{
+    for (size_t i = 0; c && i < c->n; i++)
+        for (size_t j = 0; j < c->alts[i].n; j++) {
+            kb_atom *a = &c->alts[i].atoms[j];
+            if (a->kind != KB_ATOM_FACT || !a->type)
+                continue;
+            for (size_t k = 0; k < kb->fact_types.n; k++)
+                if (!strcmp(kb->fact_types.v[k], a->type)) {
+                    a->type = kb->fact_types.v[k];
+                    break;
+                }
+        }
+}
+
+/* What lets kb_candidates skip most entries and lines at once (see kb.h: lines_for,
+ * initials, word_keys), the shared fact type strings and the tables of wording and phrase
+ * keys. Computed once the entries no longer move. */
+static void index_entries(imr_kb *kb)
+{
+    kb->wording_index = index_texts(kb->arena, kb->wording, kb->n_wording, &kb->wording_mask);
+    kb->phrase_index = index_texts(kb->arena, kb->phrases, kb->n_phrases, &kb->phrase_mask);
+    for (size_t i = 0; i < kb->n_entries; i++) {
+        kb_entry *e = &kb->entries[i];
+        share_fact_types(kb, e->context);
+        for (size_t j = 0; j < e->n_criteria; j++) {
+            share_fact_types(kb, e->criteria[j].when);
+            share_fact_types(kb, e->criteria[j].met);
+            share_fact_types(kb, e->criteria[j].fails);
+        }
+    }
+    size_t lines = 0;
+    for (size_t i = 0; i < kb->n_entries; i++)
+        lines += kb->entries[i].n_applies;
+    for (int k = 0; k < IMR_TREATMENT_KIND_COUNT; k++) {
+        kb->lines_for[k] = imr_arena_alloc(kb->arena, (lines ? lines : 1) * sizeof *kb->lines_for[k]);
+        kb->n_lines_for[k] = 0;
+    }
+    for (size_t i = 0; i < kb->n_entries; i++) {
+        kb_entry *e = &kb->entries[i];
+        for (size_t j = 0; j < e->n_applies; j++) {
+            kb_applies *ap = &e->applies[j];
+            /* a line of one kind matches that kind, and unclassified requests on its words */
+            for (int k = 0; k < IMR_TREATMENT_KIND_COUNT; k++)
+                if (ap->kind < 0 || ap->kind == k || k == IMR_TREATMENT_OTHER)
+                    kb->lines_for[k][kb->n_lines_for[k]++] = (struct kb_line_ref){(uint32_t)i, (uint32_t)j};
+            index_initials(&ap->classes);
+            index_initials(&ap->generics);
+            index_initials(&ap->dose_forms);
+            index_initials(&ap->procedures);
+            index_initials(&ap->bodies);
+            if (!ap->words.n || ap->word_keys)
+                continue; /* lines shared with a based_on entry are done once */
+            uint16_t *keys = imr_arena_alloc(kb->arena, ap->words.n * sizeof *keys);
+            memset(ap->word_gate, 0, sizeof ap->word_gate);
+            ap->gated = 1;
+            for (size_t k = 0; k < ap->words.n; k++) {
+                const unsigned char *w = (const unsigned char *)ap->words.v[k];
+                if (!w[0] || !w[1]) {
+                    keys[k] = KB_NO_KEY;
+                    ap->gated = 0;
+                    continue;
+                }
+                keys[k] = (uint16_t)word_key(w[0], w[1]);
+                ap->word_gate[keys[k] >> 6] |= (uint64_t)1 << (keys[k] & 63);
+            }
+            ap->word_keys = keys;
+        }
+    }
+}
+
 int kb_load_paths(const char *toc_dir, const char *const *rules_files, size_t n_files,
                   imr_kb **out, imr_error *err)
 {
@@ -1250,6 +1390,7 @@ int kb_load_paths(const char *toc_dir, const char *const *rules_files, size_t n_
         imr_kb_free(kb);
         return rc;
     }
+    index_entries(kb);
     *out = kb;
     return 0;
 }
@@ -1322,9 +1463,38 @@ static int value_matches(const char *pattern, const char *s)
 
 static int any_value(const kb_values *vs, const char *s)
 {
+    if (!s)
+        return 0;
+    unsigned c0 = (unsigned char)s[0] | 0x20; /* letters in lower case; others stay apart */
+    if ((vs->initials >> 31) && c0 >= 'a' && c0 <= 'z' && !(vs->initials & ((1u << (c0 - 'a')) | (1u << 26))))
+        return 0;
     for (size_t i = 0; i < vs->n; i++)
         if (value_matches(vs->v[i], s))
             return 1;
+    return 0;
+}
+
+/* 0 when phrase i of an applies line cannot occur in the request (its key is missing). */
+static int may_occur(const kb_applies *ap, size_t i, const lowered_text *lt)
+{
+    return !ap->word_keys || ap->word_keys[i] == KB_NO_KEY || has_key(lt->starts, ap->word_keys[i]);
+}
+
+/* The tests of applies_score that rule most lines out, without the call: 1 when the line
+ * surely does not match (then applies_score would return -1). */
+static inline int cannot_apply(const kb_applies *ap, const imr_treatment *t, const lowered_text *lt)
+{
+    if (ap->words.n && ap->gated &&
+        !((ap->word_gate[0] & lt->starts[0]) | (ap->word_gate[1] & lt->starts[1]) |
+          (ap->word_gate[2] & lt->starts[2]) | (ap->word_gate[3] & lt->starts[3])))
+        return 1;
+    if (ap->classes.n && (ap->classes.initials >> 31)) {
+        if (!t->drug_class)
+            return 1;
+        unsigned c0 = (unsigned char)t->drug_class[0] | 0x20;
+        if (c0 >= 'a' && c0 <= 'z' && !(ap->classes.initials & ((1u << (c0 - 'a')) | (1u << 26))))
+            return 1;
+    }
     return 0;
 }
 
@@ -1358,9 +1528,12 @@ static int applies_score(const kb_applies *ap, const kb_request *rq, const lower
         score += 4;
     }
     if (ap->words.n) {
+        if (ap->gated && !((ap->word_gate[0] & ltext->starts[0]) | (ap->word_gate[1] & ltext->starts[1]) |
+                           (ap->word_gate[2] & ltext->starts[2]) | (ap->word_gate[3] & ltext->starts[3])))
+            return -1; /* none of the phrases can occur */
         int best = 0;
         for (size_t i = 0; i < ap->words.n; i++)
-            if (has_word_lower(ltext, ap->words.v[i])) {
+            if (may_occur(ap, i, ltext) && has_word_lower(ltext, ap->words.v[i])) {
                 int words = 1;
                 for (const char *q = ap->words.v[i]; *q; q++)
                     words += *q == ' ';
@@ -1406,6 +1579,12 @@ static void lower_request(const kb_request *rq, lowered_text *lt, char *buf, siz
         lt->bytes[c >> 6] |= (uint64_t)1 << (c & 63);
     }
     l[n] = 0;
+    /* a phrase starts where the byte before is not a letter or digit (has_word_lower) */
+    for (size_t i = 0; i + 1 < n; i++)
+        if (i == 0 || !isalnum((unsigned char)l[i - 1])) {
+            unsigned k = word_key((unsigned char)l[i], (unsigned char)l[i + 1]);
+            lt->starts[k >> 6] |= (uint64_t)1 << (k & 63);
+        }
     lt->text = l;
 }
 
@@ -1453,15 +1632,41 @@ size_t kb_candidates(const imr_kb *kb, const kb_request *rq, const char *date, k
     char buf[512], *heap;
     lowered_text lt;
     lower_request(rq, &lt, buf, sizeof buf, &heap);
-    for (size_t i = 0; i < kb->n_entries; i++) {
-        const kb_entry *e = &kb->entries[i];
-        int s = entry_matches(e, rq, &lt);
-        if (s < 0)
-            continue;
-        r[n].e = e;
-        r[n].score = s;
-        r[n].in_force = kb_entry_in_force(e, date);
-        n++;
+    unsigned kind = (unsigned)rq->t->kind;
+    if (kind < IMR_TREATMENT_KIND_COUNT && kb->lines_for[kind]) {
+        /* only the lines that can match this kind of request, entry by entry: the same
+         * best score per entry as entry_matches */
+        const struct kb_line_ref *ref = kb->lines_for[kind];
+        size_t nref = kb->n_lines_for[kind];
+        for (size_t i = 0; i < nref;) {
+            const kb_entry *e = &kb->entries[ref[i].entry];
+            int best = -1;
+            for (; i < nref && &kb->entries[ref[i].entry] == e; i++) {
+                const kb_applies *ap = &e->applies[ref[i].line];
+                if (cannot_apply(ap, rq->t, &lt))
+                    continue;
+                int s = applies_score(ap, rq, &lt);
+                if (s > best)
+                    best = s;
+            }
+            if (best < 0)
+                continue;
+            r[n].e = e;
+            r[n].score = e->context ? best + 3 : best;
+            r[n].in_force = kb_entry_in_force(e, date);
+            n++;
+        }
+    } else {
+        for (size_t i = 0; i < kb->n_entries; i++) {
+            const kb_entry *e = &kb->entries[i];
+            int s = entry_matches(e, rq, &lt);
+            if (s < 0)
+                continue;
+            r[n].e = e;
+            r[n].score = s;
+            r[n].in_force = kb_entry_in_force(e, date);
+            n++;
+        }
     }
     free(heap);
     if (n)

@@ -18,6 +18,8 @@
 
 #include "imr.h"
 
+#include <stdint.h>
+
 /* ----------------------------------------------------------------------------------------
  * Guideline editions and their tables of contents.
  * -------------------------------------------------------------------------------------- */
@@ -57,6 +59,10 @@ typedef enum { KB_OP_EQ, KB_OP_NE, KB_OP_HAS, KB_OP_LT, KB_OP_LE, KB_OP_GT, KB_O
 typedef struct kb_values {
     const char **v;
     size_t n, cap;
+    /* computed after loading, for the lists of applies lines (0 elsewhere): bit 31 set, bit
+     * c - 'a' for every value starting with letter c, bit 26 when a value may start with
+     * anything ("*"). A request field starting with a letter whose bit is clear matches none. */
+    uint32_t initials;
 } kb_values;
 
 typedef struct kb_filter {
@@ -138,7 +144,15 @@ typedef struct kb_applies {
     kb_values procedures;
     int specificity;     /* computed: how precisely the line pins the treatment down */
     int line;
+    /* computed after loading (kb.c, index_entries): the first two bytes of a phrase of
+     * `words` as a number below 256 (KB_NO_KEY for a one-byte phrase), per phrase, and the
+     * set of those numbers for the line. A phrase can only occur in a request that has its
+     * two bytes at the start of a word. */
+    const uint16_t *word_keys;
+    uint64_t word_gate[4];
+    int gated; /* 1: every phrase has a key, so word_gate alone can rule the line out */
 } kb_applies;
+#define KB_NO_KEY 0xFFFFu
 
 typedef struct kb_cite {
     const char *section;
@@ -188,6 +202,17 @@ struct imr_kb {
     size_t n_phrases, cap_phrases;
     kb_values fact_types;   /* vocabulary: known fact types (docs/facts.md) */
     kb_values drug_classes; /* vocabulary: known drug classes (docs/requests.md) */
+    /* computed after loading: per kind of request, the applies lines that can match it
+     * (lines of that kind and lines of no kind; every line for IMR_TREATMENT_OTHER), in
+     * the order of the entries */
+    struct kb_line_ref {
+        uint32_t entry, line;
+    } *lines_for[IMR_TREATMENT_KIND_COUNT];
+    size_t n_lines_for[IMR_TREATMENT_KIND_COUNT];
+    /* computed after loading: hash tables of the wording and phrase keys (index + 1 into
+     * wording / phrases, 0 for a free slot; NULL before) */
+    uint32_t *wording_index, *phrase_index;
+    size_t wording_mask, phrase_mask;
 };
 
 /* Load the TOC files of `toc_dir` (or the one file it names when it ends in ".toc"), then

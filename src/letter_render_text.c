@@ -10,7 +10,11 @@
  */
 #include "reflow.h"
 
+#include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Columns taken by s[0..n) (UTF-8 code points). */
 static size_t columns(const char *s, size_t n)
@@ -87,6 +91,82 @@ static inline void put_bytes(imr_buf *out, const char *s, size_t n)
     }
 }
 
+#ifdef __SSE2__
+/* For the 64 bytes at p: bit k of *sp when p[k] is a space, of *clean when p[k] is in
+ * 0x21..0x7F (a signed compare leaves out controls, spaces and bytes >= 0x80). */
+static void masks64(const char *p, uint64_t *sp, uint64_t *clean)
+{
+    const __m128i space = _mm_set1_epi8(' ');
+    uint64_t a = 0, b = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        a |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, space)) << (16 * k);
+        b |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, space)) << (16 * k);
+    }
+    *sp = a;
+    *clean = b;
+}
+#endif
+
+/* The fast path of wrap. `s` points at the space after the last word written (`avail`
+ * bytes from s to the end of the text, NUL included after them) and `room` columns are left
+ * on the line. Returns the length of the longest run s[0..q) of whole words that fits in
+ * `room` and needs no decision: ASCII only, exactly one space before each word, ending at
+ * the end of a word. Copied as it stands, such a run lands exactly where the word-by-word
+ * loop would put it (a word fits when the run up to its end fits). 0 when there is none. */
+static size_t fitting_run(const char *s, size_t avail, size_t room)
+{
+    size_t lim = room < avail ? room : avail; /* the run's end q is at most lim */
+    size_t best = 0;
+#ifdef __SSE2__
+    /* 64 bytes at a time; the text's last bytes (NUL included) are copied to a zeroed
+     * block so that no load reads past the text */
+    uint64_t carry = 0; /* 1 when the byte before the block is a space */
+    for (size_t o = 0;; o += 64) {
+        uint64_t sp, clean;
+        if (o + 64 <= avail + 1) {
+            masks64(s + o, &sp, &clean);
+        } else {
+            char tail[64] = {0};
+            memcpy(tail, s + o, avail + 1 - o);
+            masks64(tail, &sp, &clean);
+        }
+        uint64_t stop = ~(sp | clean) | (sp & ((sp << 1) | carry));
+        uint64_t in_range = lim - o >= 63 ? ~(uint64_t)0 : ((uint64_t)2 << (lim - o)) - 1;
+        uint64_t ends = sp & in_range & (o ? ~(uint64_t)0 : ~(uint64_t)1);
+        stop &= in_range;
+        if (stop) {
+            unsigned f = (unsigned)__builtin_ctzll(stop);
+            ends &= ((uint64_t)1 << f) - 1;
+            unsigned char c = (unsigned char)s[o + f];
+            uint64_t prev_space = f ? (sp >> (f - 1)) & 1 : carry;
+            if (!prev_space && (c == '\0' || is_gap((char)c)))
+                ends |= (uint64_t)1 << f;
+            return ends ? o + 63 - (size_t)__builtin_clzll(ends) : best;
+        }
+        if (ends)
+            best = o + 63 - (size_t)__builtin_clzll(ends);
+        if (o + 63 >= lim)
+            return best;
+        carry = sp >> 63;
+    }
+#else
+    for (size_t p = 1; p <= lim; p++) {
+        unsigned char c = (unsigned char)s[p];
+        if (c == ' ') {
+            if (s[p - 1] == ' ')
+                break;
+            best = p;
+        } else if (c < 0x21 || c >= 0x80) {
+            if ((c == '\0' || is_gap((char)c)) && s[p - 1] != ' ')
+                best = p;
+            break;
+        }
+    }
+    return best;
+#endif
+}
+
 /* Write `first` then the words of `text`, wrapped at `width`; continuation lines start
  * with `indent` spaces. */
 static void wrap(imr_buf *out, const char *first, const char *text, size_t indent, size_t width)
@@ -96,8 +176,31 @@ static void wrap(imr_buf *out, const char *first, const char *text, size_t inden
     imr_buf_append(out, first, first_len);
     word before = {"", 0}, prev = {NULL, 0};
     const char *s = text ? text : "";
+    const char *end = s + strlen(s);
     int at_start = col == 0 || first[first_len - 1] == ' ';
+    int after_run = 0; /* a run was just copied: being the longest, the next word needs the loop */
     while (*s) {
+        size_t q = !at_start && !after_run && *s == ' ' && col < width
+                       ? fitting_run(s, (size_t)(end - s), width - col) : 0;
+        after_run = q != 0;
+        if (q) {
+            put_bytes(out, s, q);
+            col += q;
+            /* the run's last two words become `before` and `prev`, as the loop below sets them */
+            const char *e = s + q, *w = e;
+            while (w[-1] != ' ')
+                w--;
+            if (w - 1 > s) {
+                const char *v = w - 1;
+                while (v[-1] != ' ')
+                    v--;
+                before = (word){v, (size_t)(w - 1 - v)};
+            } else if (prev.s)
+                before = prev;
+            prev = (word){w, (size_t)(e - w)};
+            s = e;
+            continue;
+        }
         while (is_gap(*s))
             s++;
         if (!*s)

@@ -81,7 +81,9 @@ void imr_arena_reset(imr_arena *a)
     a->total = keep->size;
 }
 
-void *imr_arena_alloc(imr_arena *a, size_t size)
+/* `size` bytes of the arena, not cleared (imr_arena_alloc clears them; strings are
+ * written whole at once). */
+static void *arena_take(imr_arena *a, size_t size)
 {
     const size_t align = sizeof(max_align_t);
     size = (size + align - 1) / align * align;
@@ -97,7 +99,6 @@ void *imr_arena_alloc(imr_arena *a, size_t size)
             nb->next = b->next;
             b->next = nb;
             nb->used = size;
-            memset(nb->data, 0, size);
             return nb->data;
         }
         nb->next = b;
@@ -105,7 +106,20 @@ void *imr_arena_alloc(imr_arena *a, size_t size)
     }
     void *p = (char *)b->data + b->used;
     b->used += size;
-    memset(p, 0, size);
+    return p;
+}
+
+void *imr_arena_alloc_raw(imr_arena *a, size_t size)
+{
+    return arena_take(a, size);
+}
+
+void *imr_arena_alloc(imr_arena *a, size_t size)
+{
+    const size_t align = sizeof(max_align_t);
+    size_t rounded = size ? (size + align - 1) / align * align : align;
+    void *p = arena_take(a, size);
+    memset(p, 0, rounded);
     return p;
 }
 
@@ -113,7 +127,7 @@ char *imr_arena_strndup(imr_arena *a, const char *s, size_t n)
 {
     if (!s)
         return NULL;
-    char *p = imr_arena_alloc(a, n + 1);
+    char *p = arena_take(a, n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
@@ -135,7 +149,7 @@ char *imr_arena_printf(imr_arena *a, const char *fmt, ...)
         va_end(ap2);
         return imr_arena_strdup(a, "");
     }
-    char *p = imr_arena_alloc(a, (size_t)n + 1);
+    char *p = arena_take(a, (size_t)n + 1);
     vsnprintf(p, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     return p;

@@ -106,7 +106,8 @@ static int terminates_item(const mark *m, int category)
 
 static int has_class(const ex_vocab *v, const ex_doc *d, size_t i, ex_class cls)
 {
-    return ex_match_at(v, d, i, cls) != NULL;
+    (void)v;
+    return i < d->ntok && (d->tok[i].classes >> cls & 1); /* a match of cls starts at i */
 }
 
 int ex_has_clause_start(const ex_vocab *v, const ex_doc *d, size_t from, size_t to)
@@ -117,10 +118,8 @@ int ex_has_clause_start(const ex_vocab *v, const ex_doc *d, size_t from, size_t 
     return 0;
 }
 
-int ex_clause_break(const ex_vocab *v, const ex_doc *d, size_t i)
+int ex_clause_break_at(const ex_vocab *v, const ex_doc *d, size_t i)
 {
-    if (!has_class(v, d, i, EX_C_CONJUNCTION))
-        return 0;
     size_t j = i + 1;
     if (j < d->ntok && has_class(v, d, j, EX_C_CONJUNCTION))
         j++;
@@ -172,7 +171,7 @@ static void find_marks(const ex_vocab *v, const ex_doc *d, const ex_sentence *s,
         size_t term_end = 0;
         for (size_t k = 0; k < t->nmatch; k++) {
             const ex_match *m = &d->matches[t->first + k];
-            int cls = ex_vocab_entry(v, m->entry)->cls;
+            int cls = (int)m->cls;
             if (!best && is_context_class(cls))
                 best = m;
             if (is_term_class(cls) && m->end > term_end)

@@ -32,6 +32,7 @@ typedef struct rv_case {
     int mme_items;           /* how many requests make up mme_total */
     imr_buf *trace;          /* NULL when no trace is wanted */
     const char **lowered;    /* the case texts in lower case, made when first needed */
+    struct rv_fact_index *by_type; /* engine.c: the facts grouped by type, or NULL */
 } rv_case;
 
 /* One criterion as evaluated for one item. Evidence holds fact indices (see rv_fact). */

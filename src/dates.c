@@ -59,24 +59,36 @@ static size_t read_num(const char *s, size_t len, size_t maxd, int *out)
     return i;
 }
 
+/* The month whose name starts with the three letters at s (any case), or -1: the first
+ * three letters of the twelve names all differ, so they pick the one name to compare. */
+static int month_by_first_three(const char *s, size_t len)
+{
+    if (len < 3 || !isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]) ||
+        !isalpha((unsigned char)s[2]))
+        return -1;
+    for (int m = 0; m < 12; m++)
+        if ((s[0] | 0x20) == (MONTHS[m][0] | 0x20) && (s[1] | 0x20) == MONTHS[m][1] &&
+            (s[2] | 0x20) == MONTHS[m][2])
+            return m;
+    return -1;
+}
+
 static int month_from_word(const char *s, size_t len, size_t *used)
 {
-    for (int m = 0; m < 12; m++) {
-        size_t full = strlen(MONTHS[m]);
-        if (len >= full && strncasecmp(s, MONTHS[m], full) == 0 &&
-            (len == full || !isalpha((unsigned char)s[full]))) {
-            *used = full;
-            return m + 1;
-        }
+    int m = month_by_first_three(s, len);
+    if (m < 0)
+        return 0;
+    size_t full = strlen(MONTHS[m]);
+    if (len >= full && strncasecmp(s, MONTHS[m], full) == 0 &&
+        (len == full || !isalpha((unsigned char)s[full]))) {
+        *used = full + (len > full && s[full] == '.' ? 1 : 0); /* "May. 3" as "Jun. 3" */
+        return m + 1;
     }
     /* three-letter abbreviations, optionally with a dot ("Sept" too) */
-    for (int m = 0; m < 12; m++) {
-        size_t ab = (m == 8 && len >= 4 && strncasecmp(s, "Sept", 4) == 0) ? 4 : 3;
-        if (len >= ab && strncasecmp(s, MONTHS[m], ab) == 0 &&
-            (len == ab || !isalpha((unsigned char)s[ab]))) {
-            *used = ab + (len > ab && s[ab] == '.' ? 1 : 0);
-            return m + 1;
-        }
+    size_t ab = (m == 8 && len >= 4 && strncasecmp(s, "Sept", 4) == 0) ? 4 : 3;
+    if (len == ab || !isalpha((unsigned char)s[ab])) {
+        *used = ab + (len > ab && s[ab] == '.' ? 1 : 0);
+        return m + 1;
     }
     return 0;
 }

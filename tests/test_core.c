@@ -42,6 +42,40 @@ static void dates_in_letter_forms(void **state)
     char longf[32];
     imr_date_long("2015-08-19", longf);
     assert_string_equal(longf, "August 19, 2015");
+
+    /* every month by its name and its abbreviation, in any case; near-misses are not dates */
+    static const char *const months[] = {"January", "February", "March",     "April",   "May",      "June",
+                                         "July",    "August",   "September", "October", "November", "December"};
+    for (int m = 0; m < 12; m++) {
+        char in[40], want[11];
+        snprintf(want, sizeof want, "2001-%02d-03", m + 1);
+        const char *forms[] = {months[m], NULL, NULL};
+        char upper[16], abbrev[8];
+        size_t k = 0;
+        for (; months[m][k]; k++)
+            upper[k] = (char)(months[m][k] & ~0x20);
+        upper[k] = '\0';
+        snprintf(abbrev, sizeof abbrev, "%.3s.", months[m]);
+        forms[1] = upper;
+        forms[2] = abbrev;
+        for (int f = 0; f < 3; f++) {
+            snprintf(in, sizeof in, "%s 3, 2001", forms[f]);
+            assert_int_equal(imr_date_parse(in, strlen(in), iso), strlen(in));
+            assert_string_equal(iso, want);
+            snprintf(in, sizeof in, "%.3sx 3, 2001", forms[f]); /* "Janx": no month */
+            assert_int_equal(imr_date_parse(in, strlen(in), iso), 0);
+        }
+    }
+    static const char *const not_months[] = {"Norco 10/325", "Mayo 5, 2000", "Ma 5, 2000", "Sepember 5, 2000",
+                                             "Jun3 5, 2000", "\xc3\xa9" "an 5, 2000"};
+    for (size_t i = 0; i < sizeof not_months / sizeof not_months[0]; i++)
+        assert_int_equal(imr_date_parse(not_months[i], strlen(not_months[i]), iso), 0);
+    assert_int_equal(imr_date_parse("Sept. 5, 2015", 13, iso), 13);
+    assert_string_equal(iso, "2015-09-05");
+    assert_int_equal(imr_date_parse("sep 5 2015", 10, iso), 10);
+    assert_string_equal(iso, "2015-09-05");
+    assert_int_equal(imr_date_parse("May. 5, 2015", 12, iso), 12); /* written like the others */
+    assert_string_equal(iso, "2015-05-05");
 }
 
 static void arena_and_buffer(void **state)

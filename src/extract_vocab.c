@@ -558,6 +558,19 @@ static struct pair *find_pair(const ex_vocab *v, uint32_t slot, uint32_t hash2)
     }
 }
 
+/* A zeroed open-addressing table for n keys: a power of two of at least 2n + 2 slots of
+ * `slot` bytes; its size - 1 in *mask. */
+static void *hash_table(size_t n, size_t slot, size_t *mask)
+{
+    size_t size = 16;
+    while (size < n * 2 + 2)
+        size *= 2;
+    void *t = xrealloc(NULL, size * slot);
+    memset(t, 0, size * slot);
+    *mask = size - 1;
+    return t;
+}
+
 /* Candidates of one run with a literal second word, by that word's hash, then in order. */
 static int cmp_by_hash2(const void *pa, const void *pb)
 {
@@ -571,12 +584,7 @@ static int cmp_by_hash2(const void *pa, const void *pb)
 /* The second-word groups (struct ex_vocab: picks, pairs), once the table is built. */
 static void build_pairs(ex_vocab *v)
 {
-    size_t size = 16;
-    while (size < v->n * 2 + 2)
-        size *= 2;
-    v->pairs = xrealloc(NULL, size * sizeof *v->pairs);
-    memset(v->pairs, 0, size * sizeof *v->pairs);
-    v->pairmask = size - 1;
+    v->pairs = hash_table(v->n, sizeof *v->pairs, &v->pairmask);
     v->picks = xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->picks);
     size_t np = 0;
     sort_vocab = v;
@@ -649,12 +657,7 @@ static int build_index(loader *ld)
         c->literal2 = e->nwords > 1 && w[1].kind == EX_W_LITERAL;
         c->hash2 = c->literal2 ? w[1].hash : 0;
     }
-    size_t size = 16;
-    while (size < v->n * 2 + 2)
-        size *= 2;
-    v->table = xrealloc(NULL, size * sizeof *v->table);
-    memset(v->table, 0, size * sizeof *v->table);
-    v->tabmask = size - 1;
+    v->table = hash_table(v->n, sizeof *v->table, &v->tabmask);
     for (size_t i = 0; i < v->n;) {
         const ex_word *w = first_word(v, &v->entries[v->order[i]]);
         size_t j = i + 1;

@@ -34,6 +34,30 @@ static const char *num_text(imr_arena *a, double v)
     return imr_arena_printf(a, "%.1f", v);
 }
 
+/* A pain rating as the records write it: a range ("7-8") when the fact's evidence holds
+ * one whose middle is `v` (extraction keeps a range as its middle, 7.5), so the letter
+ * quotes the records instead of an average; else the number. */
+static const char *score_text(imr_arena *a, const imr_fact *f, double v)
+{
+    if (isnan(v) || fabs(v - round(v)) < 1e-9 || !f->evidence.text)
+        return num_text(a, v);
+    const char *s = f->evidence.text;
+    for (const char *e = strstr(s, "/10"); e; e = strstr(e + 3, "/10")) {
+        const char *b = e;
+        while (b > s && (isdigit((unsigned char)b[-1]) || b[-1] == '-'))
+            b--;
+        char *dash = NULL;
+        long lo = strtol(b, &dash, 10);
+        if (dash == b || *dash != '-' || !isdigit((unsigned char)dash[1]))
+            continue;
+        char *end = NULL;
+        long hi = strtol(dash + 1, &end, 10);
+        if (end == e && fabs((double)(lo + hi) / 2 - v) < 1e-9)
+            return imr_arena_strndup(a, b, (size_t)(e - b));
+    }
+    return num_text(a, v);
+}
+
 static const char *int_text(imr_arena *a, int v)
 {
     return v >= 0 ? imr_arena_printf(a, "%d", v) : NULL;
@@ -550,9 +574,9 @@ static const char *slot(const char *name, const rv_item *it, const rv_crit *cr, 
         if (STREQ(name, "attributed_to"))
             return treatment_as_written(it, f->attributed_to);
         if (STREQ(name, "score"))
-            return num_text(a, f->score);
+            return score_text(a, f, f->score);
         if (STREQ(name, "score2"))
-            return num_text(a, f->score2);
+            return score_text(a, f, f->score2);
         if (STREQ(name, "text"))
             return fact_text(it, f);
     }

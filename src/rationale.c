@@ -819,6 +819,8 @@ const char *rv_rationale(const rv_item *item, imr_decision d, int for_documentat
     if (it->e)
         add_sentence(&b, it->e->summary, it, NULL);
     const char *findings = kb_wording(kb, "criterion.findings");
+    /* after the first findings sentence, the others say so ("further") when worded */
+    const char *findings_more = kb_wording(kb, "criterion.findings_more");
     for (size_t i = 0; i < it->n_crit; i++) {
         const rv_crit *c = &it->crit[i];
         if (!c->applicable)
@@ -828,8 +830,12 @@ const char *rv_rationale(const rv_item *item, imr_decision d, int for_documentat
             add_sentence(&b, tpl, it, c);
         /* the findings the criterion looks for, unless its sentence named them already;
          * also for a criterion that has nothing else to say (a limit kept) */
-        if (findings && c->k->look_for.n && (!tpl || !strstr(tpl, "{findings}")))
+        if (findings && c->k->look_for.n && (!tpl || !strstr(tpl, "{findings}"))) {
+            size_t before = b.len;
             add_sentence(&b, findings, it, c);
+            if (b.len > before && findings_more)
+                findings = findings_more;
+        }
     }
     const char *key;
     if (d == IMR_DECISION_OVERTURNED)

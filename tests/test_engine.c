@@ -124,6 +124,15 @@ static int check_item(const imr_item *it, const json_t *exp, imr_buf *why)
             ok = 0;
         }
     }
+    /* a rationale reads as prose: no two sentences open with the same quoting words */
+    static const char *const openers[] = {"The records also note ", "The records further note "};
+    for (size_t k = 0; k < sizeof openers / sizeof openers[0] && it->rationale; k++) {
+        const char *first = strstr(it->rationale, openers[k]);
+        if (first && strstr(first + 1, openers[k])) {
+            imr_buf_printf(why, "    rationale says '%s' twice\n", openers[k]);
+            ok = 0;
+        }
+    }
     if (!ok)
         imr_buf_printf(why, "    rationale: %s\n", it->rationale ? it->rationale : "(none)");
     return ok;

@@ -131,16 +131,6 @@ typedef struct run {
     uint64_t term_classes; /* bit per class a term can have: fact classes, pseudo-terms */
 } run;
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fputs("imr: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Per-thread scratch memory
  * ------------------------------------------------------------------------------------- */
@@ -171,7 +161,7 @@ static work *work_get(void)
     pthread_once(&work_once, work_key_create);
     work *w = pthread_getspecific(work_key);
     if (!w) {
-        w = xrealloc(NULL, sizeof *w);
+        w = ex_xrealloc(NULL, sizeof *w);
         memset(w, 0, sizeof *w);
         pthread_setspecific(work_key, w);
     }
@@ -186,9 +176,9 @@ static void prepare(run *r)
     size_t n = d->ntok + 1;
     if (n > w->captok) {
         w->captok = n * 2;
-        w->head = xrealloc(w->head, w->captok * sizeof *w->head);
-        w->in_term = xrealloc(w->in_term, w->captok);
-        w->clause_of = xrealloc(w->clause_of, w->captok * sizeof *w->clause_of);
+        w->head = ex_xrealloc(w->head, w->captok * sizeof *w->head);
+        w->in_term = ex_xrealloc(w->in_term, w->captok);
+        w->clause_of = ex_xrealloc(w->clause_of, w->captok * sizeof *w->clause_of);
     }
     for (size_t i = 0; i < n; i++)
         w->head[i] = -1;
@@ -203,7 +193,7 @@ static void prepare(run *r)
             continue;
         if (w->ncl == w->capcl) {
             w->capcl = w->capcl ? w->capcl * 2 : 64;
-            w->cl = xrealloc(w->cl, w->capcl * sizeof *w->cl);
+            w->cl = ex_xrealloc(w->cl, w->capcl * sizeof *w->cl);
         }
         w->cl[w->ncl].first = (uint32_t)first;
         w->cl[w->ncl].end = (uint32_t)i;
@@ -416,7 +406,7 @@ static size_t add(run *r, int type, size_t first, size_t end, const ex_entry *e)
     work *w = r->w;
     if (w->ndr == w->capdr) {
         w->capdr = w->capdr ? w->capdr * 2 : 64;
-        w->dr = xrealloc(w->dr, w->capdr * sizeof *w->dr);
+        w->dr = ex_xrealloc(w->dr, w->capdr * sizeof *w->dr);
     }
     size_t k = w->ndr++;
     draft *f = &w->dr[k];
@@ -1138,7 +1128,7 @@ static size_t collect_taken(run *r, taken **out)
         if (j == n) {
             if (n == cap) {
                 cap = cap ? 2 * cap : 16;
-                v = xrealloc(v, cap * sizeof *v);
+                v = ex_xrealloc(v, cap * sizeof *v);
             }
             v[n++] = (taken){name, f->first, f->first};
         }
@@ -1952,8 +1942,8 @@ static void emit(run *r, const char *source, imr_facts *out)
     const ex_doc *d = r->d;
     if (w->ndr > w->caporder) {
         w->caporder = w->ndr * 2;
-        w->order = xrealloc(w->order, w->caporder * sizeof *w->order);
-        w->tmp = xrealloc(w->tmp, w->caporder * sizeof *w->tmp);
+        w->order = ex_xrealloc(w->order, w->caporder * sizeof *w->order);
+        w->tmp = ex_xrealloc(w->tmp, w->caporder * sizeof *w->tmp);
     }
     size_t n = 0;
     for (size_t k = 0; k < w->ndr; k++)

@@ -87,6 +87,9 @@ typedef struct ex_doc {
     size_t capnl;
 } ex_doc;
 
+/* realloc that aborts with a message when memory runs out (extract_vocab.c). */
+void *ex_xrealloc(void *p, size_t n);
+
 void ex_doc_free(ex_doc *d);
 /* Cut `text` into tokens and sentences, match the vocabulary and find the dates. */
 void ex_doc_analyze(ex_doc *d, const ex_vocab *v, const char *text, size_t len);

@@ -29,13 +29,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
     size_t n = *cap ? *cap : 64;
     while (n < need)
         n *= 2;
-    void *q = realloc(p, n * size);
-    if (!q) {
-        fputs("imr: out of memory\n", stderr);
-        abort();
-    }
     *cap = n;
-    return q;
+    return ex_xrealloc(p, n * size);
 }
 
 void ex_doc_free(ex_doc *d)

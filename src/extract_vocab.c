@@ -195,7 +195,8 @@ static void enum_list(const char *const *set, char *out, size_t n)
 /* ---------------------------------------------------------------------------------------
  * Loading
  * ------------------------------------------------------------------------------------- */
-static void *xrealloc(void *p, size_t n)
+/* realloc that aborts when memory runs out (extract_internal.h). */
+void *ex_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q) {
@@ -275,7 +276,7 @@ static int add_words(loader *ld, ex_entry *e, const struct class_spec *cs)
         } else {
             if (v->poollen + t->flen + 1 > v->poolcap) {
                 v->poolcap = (v->poolcap + t->flen + 1) * 2;
-                v->pool = xrealloc(v->pool, v->poolcap);
+                v->pool = ex_xrealloc(v->pool, v->poolcap);
             }
             w.off = (uint32_t)v->poollen;
             w.len = t->flen;
@@ -288,7 +289,7 @@ static int add_words(loader *ld, ex_entry *e, const struct class_spec *cs)
         }
         if (v->nwords == v->capwords) {
             v->capwords = v->capwords ? v->capwords * 2 : 256;
-            v->words = xrealloc(v->words, v->capwords * sizeof *v->words);
+            v->words = ex_xrealloc(v->words, v->capwords * sizeof *v->words);
         }
         v->words[v->nwords++] = w;
     }
@@ -409,7 +410,7 @@ static int add_line(loader *ld, char *line)
     ex_vocab *v = ld->v;
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 256;
-        v->entries = xrealloc(v->entries, v->cap * sizeof *v->entries);
+        v->entries = ex_xrealloc(v->entries, v->cap * sizeof *v->entries);
     }
     ex_entry *e = &v->entries[v->n];
     memset(e, 0, sizeof *e);
@@ -565,7 +566,7 @@ static void *hash_table(size_t n, size_t slot, size_t *mask)
     size_t size = 16;
     while (size < n * 2 + 2)
         size *= 2;
-    void *t = xrealloc(NULL, size * slot);
+    void *t = ex_xrealloc(NULL, size * slot);
     memset(t, 0, size * slot);
     *mask = size - 1;
     return t;
@@ -585,7 +586,7 @@ static int cmp_by_hash2(const void *pa, const void *pb)
 static void build_pairs(ex_vocab *v)
 {
     v->pairs = hash_table(v->n, sizeof *v->pairs, &v->pairmask);
-    v->picks = xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->picks);
+    v->picks = ex_xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->picks);
     size_t np = 0;
     sort_vocab = v;
     for (size_t t = 0; t <= v->tabmask; t++) {
@@ -619,7 +620,7 @@ static void build_pairs(ex_vocab *v)
 static int build_index(loader *ld)
 {
     ex_vocab *v = ld->v;
-    v->order = xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->order);
+    v->order = ex_xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->order);
     for (size_t i = 0; i < v->n; i++)
         v->order[i] = (uint32_t)i;
     sort_vocab = v;
@@ -646,7 +647,7 @@ static int build_index(loader *ld)
                                  later->phrase, ex_class_name((ex_class)later->cls), where);
         }
     }
-    v->cands = xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->cands);
+    v->cands = ex_xrealloc(NULL, (v->n ? v->n : 1) * sizeof *v->cands);
     for (size_t i = 0; i < v->n; i++) {
         const ex_entry *e = &v->entries[v->order[i]];
         const ex_word *w = &v->words[e->words];
@@ -706,14 +707,14 @@ int ex_vocab_load(const char *dir, ex_vocab **out, imr_error *err)
             continue;
         if (nn == cap) {
             cap = cap ? cap * 2 : 16;
-            names = xrealloc(names, cap * sizeof *names);
+            names = ex_xrealloc(names, cap * sizeof *names);
         }
         names[nn++] = strdup(de->d_name);
     }
     closedir(dp);
     if (nn)
         qsort(names, nn, sizeof *names, cmp_names);
-    ex_vocab *v = xrealloc(NULL, sizeof *v);
+    ex_vocab *v = ex_xrealloc(NULL, sizeof *v);
     memset(v, 0, sizeof *v);
     v->arena = imr_arena_new();
     loader ld = {.v = v, .err = err};
@@ -862,7 +863,7 @@ static void match_run(const ex_vocab *v, ex_doc *d, size_t i, const struct slot 
             continue;
         if (d->nmatches == d->capmatches) {
             d->capmatches = d->capmatches ? d->capmatches * 2 : 64;
-            d->matches = xrealloc(d->matches, d->capmatches * sizeof *d->matches);
+            d->matches = ex_xrealloc(d->matches, d->capmatches * sizeof *d->matches);
         }
         ex_match *m = &d->matches[d->nmatches++];
         m->entry = ei;

@@ -46,11 +46,7 @@ static void push_trigger(ex_context *c, const ex_trigger *t)
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 32;
-        c->v = realloc(c->v, c->cap * sizeof *c->v);
-        if (!c->v) {
-            fputs("imr: out of memory\n", stderr);
-            abort();
-        }
+        c->v = ex_xrealloc(c->v, c->cap * sizeof *c->v);
     }
     c->v[c->n++] = *t;
 }
@@ -193,11 +189,7 @@ static void find_marks(const ex_vocab *v, const ex_doc *d, const ex_sentence *s,
         if (!hidden) {
             if (c->nmarks == c->capmarks) {
                 c->capmarks = c->capmarks ? c->capmarks * 2 : 16;
-                c->marks = realloc(c->marks, c->capmarks * sizeof(mark));
-                if (!c->marks) {
-                    fputs("imr: out of memory\n", stderr);
-                    abort();
-                }
+                c->marks = ex_xrealloc(c->marks, c->capmarks * sizeof(mark));
             }
             mark *mk = &((mark *)c->marks)[c->nmarks++];
             mk->first = best->first;

@@ -872,6 +872,16 @@ static size_t clean_line_reference(const char *s, size_t n, char *out)
     return o;
 }
 
+/* Parse `text`, which must be refused as bad data; the error in *err. */
+static void refused_letter(const char *text, size_t len, imr_error *err)
+{
+    imr_arena *a = imr_arena_new();
+    imr_record *r = NULL;
+    memset(err, 0, sizeof *err);
+    assert_int_equal(imr_letter_parse(text, len, "x.txt", a, &r, err), IMR_EX_DATAERR);
+    imr_arena_free(a);
+}
+
 /* The line cleaner and the text check read 8 or 16 bytes at a time: every length, with a
  * space pair, a tab or a stray byte at every offset, must give what the byte-at-a-time
  * rules give. */
@@ -911,43 +921,31 @@ static void test_block_scanners(void **state)
     size_t len = strlen(letter);
     char *text = malloc(len + 4);
     assert_non_null(text);
+    imr_error err;
     for (size_t at = 0; at < 48; at++) {
         static const char bad[] = {'\x01', '\x7f', '\0', '\x1b'};
         for (size_t k = 0; k < sizeof bad; k++) {
             memcpy(text, letter, len);
             text[at] = bad[k];
-            imr_arena *a = imr_arena_new();
-            imr_record *r = NULL;
-            imr_error err = {0};
-            assert_int_equal(imr_letter_parse(text, len, "x.txt", a, &r, &err), IMR_EX_DATAERR);
+            refused_letter(text, len, &err);
             char expect[64];
             snprintf(expect, sizeof expect, "at offset %zu)", at);
             assert_non_null(strstr(err.message, expect));
-            imr_arena_free(a);
         }
-        /* "é" (2 bytes) replacing two letters of the first line keeps the letter readable */
-        memcpy(text, letter, len);
+        /* "é" (2 bytes) in place of two letters of the first line: the heading is damaged, so
+         * the layout is unknown, but the bytes themselves are not refused */
         if (at + 2 <= 40) {
+            memcpy(text, letter, len);
             memcpy(text + at, "\xc3\xa9", 2);
-            imr_arena *a = imr_arena_new();
-            imr_record *r = NULL;
-            imr_error err = {0};
-            int st = imr_letter_parse(text, len, "x.txt", a, &r, &err);
-            /* the heading is damaged, so the layout is unknown: refused, but not as bytes */
-            assert_int_equal(st, IMR_EX_DATAERR);
+            refused_letter(text, len, &err);
             assert_null(strstr(err.message, "binary data"));
             assert_null(strstr(err.message, "UTF-8"));
-            imr_arena_free(a);
         }
         /* a cut UTF-8 sequence at each offset is refused as UTF-8 */
         memcpy(text, letter, len);
         text[at] = '\xc3';
-        imr_arena *a = imr_arena_new();
-        imr_record *r = NULL;
-        imr_error err = {0};
-        assert_int_equal(imr_letter_parse(text, len, "x.txt", a, &r, &err), IMR_EX_DATAERR);
+        refused_letter(text, len, &err);
         assert_non_null(strstr(err.message, "invalid UTF-8"));
-        imr_arena_free(a);
     }
     free(text);
 }
